@@ -1,0 +1,199 @@
+"""The command line, ``budget-rules``.
+
+Exit status: 0 success; 2 invalid input or policy files (every problem on stderr, one a line, and
+nothing on stdout); 1 any other failure, with a one-line message. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
+from service.engine import ENGINES
+
+app = typer.Typer(
+    name="budget-rules",
+    help="Budget Rules: performance-budgeting policies with explained recommendations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DEFAULT_RULESET = "wuding-county"
+DEMO_REQUEST = Path(__file__).resolve().parent.parent / "demo" / "wuding-county-2021.json"
+
+
+def _fail(lines: list[str], status: int) -> NoReturn:
+    for line in lines:
+        err.print(line, markup=False)
+    raise typer.Exit(status)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn every expected failure into plain lines on stderr and an exit status."""
+    from service.io.readers import InputFileError
+
+    try:
+        yield
+    except (InvalidInput, InvalidPolicy) as error:
+        _fail([str(p) for p in error.problems], 2)
+    except InputFileError as error:
+        _fail(list(error.problems), 2)
+    except BudgetRulesError as error:
+        _fail([f"error: {error}"], 2 if error.code == "unknown_ruleset" else 1)
+    except OSError as error:
+        _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
+
+
+def _parse_envelope(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text.strip().replace(",", "")
+
+
+@app.command()
+def recommend(
+    request_path: Annotated[Path, typer.Argument(metavar="REQUEST", help="request .json, .xlsx, or a folder of CSVs")],
+    envelope: Annotated[
+        str | None, typer.Option(help="money available for these lines (overrides the request)")
+    ] = None,
+    ruleset: Annotated[str | None, typer.Option(help="ruleset id (default: the request's, else wuding-county)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, table, csv or xlsx")] = "json",
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (required for xlsx)")] = None,
+    fiscal_year: Annotated[int | None, typer.Option(help="fiscal year (needed for a folder of CSVs)")] = None,
+    engine: Annotated[str, typer.Option(help="durable-rules (default) or plain")] = "durable-rules",
+) -> None:
+    """Recommend an amount for every line, with explanations citing the policies."""
+    from service.io.writers import FORMATS, write_result
+
+    if fmt not in FORMATS:
+        _fail([f"error: --format must be one of {', '.join(FORMATS)}"], 2)
+    if fmt == "xlsx" and output is None:
+        _fail(["error: --format xlsx needs --output FILE.xlsx"], 2)
+    if engine not in ENGINES:
+        _fail([f"error: --engine must be one of {', '.join(ENGINES)}"], 2)
+    with _user_errors():
+        result = run_recommendation(
+            request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
+        )
+        write_result(result, fmt, output)
+
+
+def run_recommendation(
+    request_path: Path,
+    *,
+    envelope: str | None = None,
+    ruleset: str | None = None,
+    fiscal_year: int | None = None,
+    engine: str = "durable-rules",
+) -> dict[str, Any]:
+    from service.domain.decision import recommend as decide
+    from service.domain.errors import UnknownRuleset
+    from service.domain.records import parse_request
+    from service.engine import make_matcher
+    from service.io.readers import read_request
+    from service.policyfiles import Catalog
+
+    loaded = read_request(request_path, fiscal_year=fiscal_year)
+    raw = dict(loaded.data)
+    if envelope is not None:
+        raw["envelope"] = _parse_envelope(envelope)
+    if ruleset is not None:
+        raw["ruleset"] = ruleset
+    request = parse_request(raw, loaded.origins)
+    ruleset_id = request.ruleset or DEFAULT_RULESET
+    compiled = Catalog.load().compile(ruleset_id)
+    if not compiled.effective.covers(request.fiscal_year):
+        raise UnknownRuleset(
+            f"ruleset {ruleset_id} is not effective for fiscal year {request.fiscal_year} "
+            f"(effective {compiled.effective.from_year}–{compiled.effective.to_year or 'onwards'})"
+        )
+    matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
+    try:
+        return decide(request, compiled, matcher)
+    finally:
+        close: Callable[[], None] | None = getattr(matcher, "close", None)
+        if close:
+            close()
+
+
+@app.command()
+def validate(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="a policy or ruleset file, or a folder holding policies/ and rulesets/"),
+    ] = None,
+) -> None:
+    """Check policy and ruleset files; every problem names the file and the path inside it."""
+    from service.policyfiles import Catalog, load_policy, load_ruleset_file
+
+    with _user_errors():
+        if path is not None and path.is_file():
+            if path.parent.name == "rulesets":
+                ruleset = load_ruleset_file(path)
+                catalog = Catalog.load(path.parent.parent)
+                catalog.compile(ruleset.id)
+            else:
+                load_policy(path)
+            typer.echo(f"{path}: valid")
+            return
+        catalog = Catalog.load(path)
+        compiled = catalog.compile_all()
+        for ruleset_id, r in compiled.items():
+            typer.echo(f"{ruleset_id}: {len(r.policies)} policies, revision {r.revision}, {r.digest}")
+        typer.echo(f"valid: {len(catalog.policies)} policies, {len(catalog.rulesets)} rulesets")
+
+
+@app.command("test")
+def test_policies(
+    engine: Annotated[str, typer.Option(help="durable-rules (default) or plain")] = "durable-rules",
+) -> None:
+    """Run every policy's examples and show which rules they exercised (fired / not fired / superseded)."""
+    from service.policyfiles import Catalog
+    from service.policytests import render_coverage, run_policy_examples
+
+    with _user_errors():
+        report = run_policy_examples(Catalog.load(), engine=engine)
+    render_coverage(report, Console(highlight=False))
+    if report.failures:
+        _fail([str(f) for f in report.failures], 1)
+
+
+@app.command()
+def schema(
+    output: Annotated[Path, typer.Option(help="folder for the JSON Schemas")] = Path("schemas"),
+) -> None:
+    """Write the JSON Schemas of policy and ruleset files (for editor completion)."""
+    from service.schemas import write_schemas
+
+    for path in write_schemas(output):
+        typer.echo(str(path))
+
+
+@app.command()
+def demo(
+    fmt: Annotated[str, typer.Option("--format", help="table (default), json, csv or xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+) -> None:
+    """Run the recommendation on the embedded demo county (Wuding-like, 96 units, 99 projects)."""
+    recommend(DEMO_REQUEST, fmt=fmt, output=output)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+__all__ = ["Problem", "app", "main"]

@@ -1,0 +1,376 @@
+"""The precedence fold: from the rules each line matched to its amount, status, tier and flags.
+
+The engines (durable-rules, or the plain evaluator) only say which compiled rules' conditions hold
+for each line. Everything that depends on order is here, in plain Python: policies run in
+precedence order, each seeing the amount left by the ones before; the first matching rule of a
+policy applies; a line once excluded or cancelled is no longer changed by policies that supersede
+(each that would have fired is listed as superseded); cross-line rules compare lines with each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from service.domain.explain import Template, money_words, render, value_words
+from service.domain.facts import FIELDS, FieldType, LineFacts
+from service.domain.money import ZERO, decimal_text, money_text, mul, round_fen
+from service.domain.records import BudgetRequest, Project
+from service.domain.ruleset import (
+    BoundAction,
+    CompiledGroupRule,
+    CompiledPolicy,
+    CompiledRule,
+    CompiledRuleset,
+)
+
+PERCENT = Decimal("0.01")
+EXCLUDED = "excluded"
+CANCELLED = "cancelled"
+TERMINAL_STATUS = {"exclude": EXCLUDED, "cancel": CANCELLED}
+STATUS_WORDS = {EXCLUDED: ("不纳入预算", "excluded"), CANCELLED: ("取消", "cancelled")}
+
+Matches = Sequence[frozenset[str]]
+
+
+@dataclass(slots=True)
+class LineOutcome:
+    """A line after the policies (before the envelope is shared)."""
+
+    project: Project
+    department_name: str
+    facts: LineFacts
+    amount: Decimal
+    status: str | None = None  # excluded | cancelled | None (still in the budget)
+    terminated_by: CompiledPolicy | None = None
+    tier: int | None = None
+    flags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reclaimed: Decimal = ZERO
+    explanations: list[dict[str, Any]] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)  # "policy/rule" that applied
+    superseded: list[str] = field(default_factory=list)
+
+
+def _fact_json(name: str, value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money_text(value) if FIELDS[name].type is FieldType.money else decimal_text(value)
+    return value
+
+
+def _param_json(value: Any) -> Any:
+    return decimal_text(value) if isinstance(value, Decimal) else value
+
+
+class _Lookup:
+    """Resolves explanation placeholders for one firing, formatting values on demand."""
+
+    __slots__ = ("extra", "line", "policy")
+
+    def __init__(self, line: LineOutcome, policy: CompiledPolicy, extra: Mapping[str, Any]) -> None:
+        self.line = line
+        self.policy = policy
+        self.extra = extra
+
+    def __call__(self, name: str) -> str:
+        if name in self.extra:
+            value = self.extra[name]
+            return money_words(value) if isinstance(value, Decimal) else value_words(value)
+        if name in self.policy.params:
+            return value_words(self.policy.params[name], self.policy.param_types.get(name))
+        if name == "name":
+            return self.line.project.name
+        if name == "department.name":
+            return self.line.department_name
+        spec = FIELDS.get(name)
+        value = self.line.facts.get(name)
+        return value_words(value, spec.type.value if spec else None)
+
+
+class Fold:
+    """Runs the precedence fold of one compiled ruleset over matched lines."""
+
+    def __init__(self, ruleset: CompiledRuleset) -> None:
+        self.ruleset = ruleset
+        self._params_json = {p.id: {k: _param_json(v) for k, v in p.params.items()} for p in ruleset.policies}
+
+    # -------------------------------------------------------------- per line
+
+    def run(self, request: BudgetRequest, facts: Sequence[LineFacts], matches: Matches) -> list[LineOutcome]:
+        departments = request.department_map()
+        group_flags = self._group_flags(request.projects, facts, matches)
+        base_tiers = self.ruleset.base_tiers
+        outcomes = []
+        for i, project in enumerate(request.projects):
+            line = LineOutcome(
+                project=project,
+                department_name=departments[project.department_id].name,
+                facts=facts[i],
+                amount=project.requested,
+                tier=base_tiers.get(project.kind.value),
+            )
+            matched = matches[i]
+            for policy in self.ruleset.policies:
+                if policy.group_rules:
+                    for rule, others in group_flags.get((i, policy.id), ()):
+                        self._apply_group(line, policy, rule, others)
+                    continue
+                rule = next((r for r in policy.rules if r.key in matched), None)
+                if rule is not None:
+                    self._apply(line, policy, rule)
+            outcomes.append(line)
+        return outcomes
+
+    def _apply(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
+        if line.status is not None and policy.on_terminated == "supersede":
+            self._supersede(line, policy, rule)
+            return
+        before = line.amount
+        changed = False
+        for action in rule.actions:
+            if not action.only_if_changed:
+                changed = _act(action, line, policy) or changed
+        if changed:
+            for action in rule.actions:
+                if action.only_if_changed:
+                    _act(action, line, policy)
+            line.fired.append(f"{policy.id}/{rule.rule_id}")
+            extra = {
+                "amount_before": before,
+                "amount_after": line.amount,
+                "effect": line.amount - before,
+                "change": abs(line.amount - before),
+                "reclaimed": line.reclaimed,
+                "tier": line.tier,
+            }
+            self._explain(
+                line,
+                policy,
+                rule.rule_id,
+                rule.actions,
+                rule.explain,
+                rule.fields,
+                "applied",
+                line.amount - before,
+                extra,
+            )
+
+    def _supersede(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
+        by = line.terminated_by
+        assert by is not None
+        line.superseded.append(f"{policy.id}/{rule.rule_id}")
+        status_zh, status_en = STATUS_WORDS[line.status or EXCLUDED]
+        extra = {
+            "superseded_by": by.id,
+            "superseded_by_title": by.title.zh,
+            "status": line.status,
+            "amount_before": line.amount,
+            "amount_after": line.amount,
+            "effect": ZERO,
+            "change": ZERO,
+        }
+        if policy.superseded_explain is not None:
+            templates = policy.superseded_explain
+            entry = self._explain(
+                line, policy, rule.rule_id, rule.actions, templates, rule.fields, "superseded", ZERO, extra
+            )
+        else:
+            own = _Lookup(line, policy, extra)
+            zh = f"本应适用「{policy.title.zh}」（{render(rule.explain[0], own)}），但该项目已被「{by.title.zh}」{status_zh}，本政策不再调整。"
+            en = (
+                f"{policy.title.en} would have applied ({render(rule.explain[1], own)}), but the line was already "
+                f"{status_en} by {by.title.en}; it is not changed further."
+            )
+            entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", ZERO, zh, en, rule.fields)
+        entry["superseded_by"] = by.id
+
+    def _apply_group(
+        self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledGroupRule, others: list[str]
+    ) -> None:
+        flag = BoundAction("flag", code=rule.code)
+        extra = {
+            "others": others,
+            "group_size": len(others) + 1,
+            "amount_before": line.amount,
+            "amount_after": line.amount,
+            "effect": ZERO,
+            "change": ZERO,
+        }
+        if line.status is not None and policy.on_terminated == "supersede":
+            line.superseded.append(f"{policy.id}/{rule.rule_id}")
+            entry = self._explain(
+                line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, "superseded", ZERO, extra
+            )
+            entry["superseded_by"] = line.terminated_by.id if line.terminated_by else None
+            return
+        line.flags[rule.code] = {"code": rule.code, "others": others}
+        line.fired.append(f"{policy.id}/{rule.rule_id}")
+        self._explain(line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, "applied", ZERO, extra)
+
+    # -------------------------------------------------------------- explanations
+
+    def _explain(
+        self,
+        line: LineOutcome,
+        policy: CompiledPolicy,
+        rule_id: str,
+        actions: Sequence[BoundAction],
+        templates: tuple[Template, Template],
+        fields: Sequence[str],
+        outcome: str,
+        effect: Decimal,
+        extra: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        lookup = _Lookup(line, policy, extra)
+        return self._entry(
+            line,
+            policy,
+            rule_id,
+            actions,
+            outcome,
+            effect,
+            render(templates[0], lookup),
+            render(templates[1], lookup),
+            fields,
+        )
+
+    def _entry(
+        self,
+        line: LineOutcome,
+        policy: CompiledPolicy,
+        rule_id: str,
+        actions: Sequence[BoundAction],
+        outcome: str,
+        effect: Decimal,
+        zh: str,
+        en: str,
+        fields: Sequence[str],
+    ) -> dict[str, Any]:
+        facts = line.facts
+        entry = {
+            "policy": policy.id,
+            "rule": rule_id,
+            "outcome": outcome,
+            "action": "+".join(a.kind for a in actions),
+            "effect": money_text(effect),
+            "reason": {"zh": zh, "en": en},
+            "citation": policy.citation,
+            "facts": {f: _fact_json(f, facts[f]) for f in fields if f in facts},
+            "params": self._params_json[policy.id],
+        }
+        line.explanations.append(entry)
+        return entry
+
+    # -------------------------------------------------------------- cross-line rules
+
+    def _group_flags(
+        self, projects: Sequence[Project], facts: Sequence[LineFacts], matches: Matches
+    ) -> dict[tuple[int, str], list[tuple[CompiledGroupRule, list[str]]]]:
+        out: dict[tuple[int, str], list[tuple[CompiledGroupRule, list[str]]]] = {}
+        for policy in self.ruleset.policies:
+            for rule in policy.group_rules:
+                buckets: dict[tuple[Any, ...], list[int]] = {}
+                for i, matched in enumerate(matches):
+                    if rule.key in matched:
+                        key = tuple(facts[i].get(f) for f in rule.same)
+                        if None not in key:
+                            buckets.setdefault(key, []).append(i)
+                for members in buckets.values():
+                    for i, others in _group_members(rule, members, facts):
+                        ids = sorted(projects[j].project_id for j in others)
+                        out.setdefault((i, policy.id), []).append((rule, ids))
+        return out
+
+
+def _group_members(
+    rule: CompiledGroupRule, members: list[int], facts: Sequence[LineFacts]
+) -> list[tuple[int, list[int]]]:
+    if rule.match == "groups":
+        if len(members) < rule.min_size:
+            return []
+        return [(i, [j for j in members if j != i]) for i in members]
+    pairs = []
+    for i in members:
+        others = [j for j in members if j != i and all(facts[i].get(f) != facts[j].get(f) for f in rule.differ)]
+        if others:
+            pairs.append((i, others))
+    return pairs
+
+
+def _act(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    """Apply one action to a line; True when it changed something."""
+    return _ACTIONS[action.kind](action, line, policy)
+
+
+def _terminate(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    line.status = TERMINAL_STATUS[action.kind]
+    line.terminated_by = policy
+    line.amount = ZERO
+    line.tier = None
+    return True
+
+
+def _cap(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    limit = line.facts.get(action.field or "")
+    if limit is None or line.amount <= limit:
+        return False
+    line.amount = limit
+    return True
+
+
+def _cut(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    assert action.rate is not None
+    cut = round_fen(mul(line.amount, action.rate))
+    if not cut:
+        return False
+    line.amount -= cut
+    return True
+
+
+def _set_tier(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    if line.tier is None or line.tier == action.tier:
+        return False
+    if action.only_from is not None and line.tier not in action.only_from:
+        return False
+    line.tier = action.tier
+    return True
+
+
+def _flag(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    code = action.code or ""
+    line.flags[code] = {"code": code}
+    return True
+
+
+def _reclaim(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    balance = line.facts.get(action.field or "")
+    if not balance:
+        return False
+    line.reclaimed += balance
+    return True
+
+
+def _performance_share(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    assert action.rate is not None
+    share = action.rate
+    score = line.facts.get(action.score_field) if action.score_field else action.score_value
+    score = score if score is not None else ZERO
+    amount = line.amount
+    new = round_fen(mul(amount, 1 - share)) + round_fen(mul(amount, share, score, PERCENT))
+    if new == amount:
+        return False
+    line.amount = new
+    return True
+
+
+_ACTIONS: dict[str, Callable[[BoundAction, LineOutcome, CompiledPolicy], bool]] = {
+    "exclude": _terminate,
+    "cancel": _terminate,
+    "cap": _cap,
+    "cut": _cut,
+    "set_tier": _set_tier,
+    "flag": _flag,
+    "reclaim": _reclaim,
+    "performance_share": _performance_share,
+}

@@ -1,0 +1,112 @@
+"""The facts a policy condition can test, one flat mapping per project line.
+
+A line's facts are its own fields, its department's (``department.*``), the request's fiscal year, and
+``idle_years`` (fiscal_year − idle_since_year, the age of a carried-over balance, 结转年限). A missing
+optional field is absent from the mapping, never ``None``: conditions test absence with ``missing``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from service.domain.records import BudgetRequest, Department, Project
+
+
+class FieldType(StrEnum):
+    money = "money"
+    score = "score"
+    integer = "integer"
+    text = "text"
+    boolean = "boolean"
+
+
+@dataclass(frozen=True, slots=True)
+class FactField:
+    name: str
+    type: FieldType
+    engine_name: str  # the name sent to durable-rules: no dots, never `id` or `sid`
+    description: str
+
+
+FIELDS: dict[str, FactField] = {
+    f.name: f
+    for f in (
+        FactField("project_id", FieldType.text, "pid", "project line id"),
+        FactField("department_id", FieldType.text, "dep", "department id"),
+        FactField("kind", FieldType.text, "kind", "project, public_operating or three_public"),
+        FactField("requested", FieldType.money, "requested", "申报数"),
+        FactField("prior_year_budget", FieldType.money, "prior", "last year's approved amount"),
+        FactField("target_review_score", FieldType.score, "trs", "绩效目标评审得分"),
+        FactField("evaluation_score", FieldType.score, "evs", "绩效评价得分"),
+        FactField("idle_balance", FieldType.money, "idle", "结转资金余额"),
+        FactField("idle_since_year", FieldType.integer, "idle_since", "year the idle balance was appropriated"),
+        FactField("idle_years", FieldType.integer, "idle_years", "fiscal_year - idle_since_year"),
+        FactField("purpose_code", FieldType.text, "purpose", "functional purpose code"),
+        FactField("beneficiary", FieldType.text, "benef", "who the spending serves"),
+        FactField("urgent", FieldType.boolean, "urgent", "serves an area in urgent need"),
+        FactField("fiscal_year", FieldType.integer, "fy", "the fiscal year being compiled"),
+        FactField("department.kind", FieldType.text, "dep_kind", "department or township"),
+        FactField("department.overall_score", FieldType.score, "dep_score", "部门整体绩效评价得分"),
+    )
+}
+
+LineFacts = dict[str, Any]
+
+
+def line_facts(project: Project, department: Department, fiscal_year: int) -> LineFacts:
+    """The facts of one line, keyed by field name; absent optional fields are left out."""
+    facts: LineFacts = {
+        "project_id": project.project_id,
+        "department_id": project.department_id,
+        "kind": project.kind.value,
+        "requested": project.requested,
+        "idle_balance": project.idle_balance,
+        "urgent": project.urgent,
+        "fiscal_year": fiscal_year,
+        "department.kind": department.kind.value,
+    }
+    optional: tuple[tuple[str, Any], ...] = (
+        ("prior_year_budget", project.prior_year_budget),
+        ("target_review_score", project.target_review_score),
+        ("evaluation_score", project.evaluation_score),
+        ("idle_since_year", project.idle_since_year),
+        ("purpose_code", project.purpose_code),
+        ("beneficiary", project.beneficiary),
+        ("department.overall_score", department.overall_score),
+    )
+    for name, value in optional:
+        if value is not None:
+            facts[name] = value
+    if project.idle_since_year is not None:
+        facts["idle_years"] = fiscal_year - project.idle_since_year
+    return facts
+
+
+def request_facts(request: BudgetRequest) -> list[LineFacts]:
+    departments = request.department_map()
+    return [line_facts(p, departments[p.department_id], request.fiscal_year) for p in request.projects]
+
+
+def coerce_literal(field: FactField, value: Any) -> Any:
+    """Turn a literal from a policy file into the field's domain type, or raise ValueError."""
+    if field.type in (FieldType.money, FieldType.score):
+        if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
+            raise ValueError(f"{field.name} compares with a number, got {value!r}")
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        if not number.is_finite():
+            raise ValueError(f"{field.name} cannot compare with {value!r}")
+        return number
+    if field.type is FieldType.integer:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{field.name} compares with a whole number, got {value!r}")
+        return value
+    if field.type is FieldType.boolean:
+        if not isinstance(value, bool):
+            raise ValueError(f"{field.name} compares with true or false, got {value!r}")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{field.name} compares with text, got {value!r}")
+    return value

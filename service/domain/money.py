@@ -1,0 +1,56 @@
+"""Money (元, to the fen) and scores: exact decimals, never floats.
+
+Every amount in the domain is a ``Decimal`` quantized to 0.01. Rounding is half up, as POLICIES.md
+requires (``round(x)`` is to 0.01 元, half up). Amounts are also carried as whole fens (``int``)
+where exact integer arithmetic is simpler, e.g. in the largest-remainder allocation.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+
+# Amounts reach 10^12 元 and rates/scores carry a few decimals: 60 digits never round silently.
+EXACT = Context(prec=60)
+
+
+def round_fen(value: Decimal) -> Decimal:
+    """Round to 0.01 元, half up (四舍五入到分)."""
+    with localcontext(EXACT):
+        return value.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def floor_fen(value: Decimal) -> Decimal:
+    with localcontext(EXACT):
+        return value.quantize(FEN, rounding=ROUND_FLOOR)
+
+
+def mul(*factors: Decimal) -> Decimal:
+    """Exact product (no rounding) of decimals."""
+    with localcontext(EXACT):
+        out = Decimal(1)
+        for f in factors:
+            out *= f
+        return out
+
+
+def to_fen(amount: Decimal) -> int:
+    return int(amount.scaleb(2))
+
+
+def from_fen(fen: int) -> Decimal:
+    return Decimal(fen).scaleb(-2).quantize(FEN)
+
+
+def money_text(amount: Decimal) -> str:
+    """The JSON form of money: a string with exactly two decimals."""
+    return f"{amount.quantize(FEN):f}"
+
+
+def decimal_text(value: Decimal) -> str:
+    """A score or rate as plain text, without exponent and without trailing zeros."""
+    text = f"{value.normalize():f}"
+    return text

@@ -1,0 +1,289 @@
+"""Budget records: departments (预算部门/乡镇), project lines (项目支出/公用经费/"三公"经费), requests.
+
+Field-level checks are declared with pydantic (types, ranges, at most two decimals for money, no
+NaN/Infinity, no unknown fields); the checks that need the whole request (duplicate ids, unknown
+departments, idle balances without their year) follow in :func:`parse_request`. Every problem is
+collected and reported at once, each naming the record and the field.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from service.domain.errors import InvalidInput, Problem
+from service.domain.money import FEN
+
+
+class DepartmentKind(StrEnum):
+    department = "department"
+    township = "township"
+
+
+class LineKind(StrEnum):
+    project = "project"  # 项目支出
+    public_operating = "public_operating"  # 公用经费
+    three_public = "three_public"  # "三公"经费
+
+
+def _money_input(value: Any) -> Any:
+    """Accept money as a string or a number; a float is read through its decimal text (0.1 → 0.10)."""
+    if isinstance(value, bool):
+        raise ValueError("money must be a decimal amount, not a boolean")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        text = value.strip().replace(",", "")
+        if not text:
+            raise ValueError("money must not be empty")
+        return text
+    return value
+
+
+def _score_input(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a score must be a number, not a boolean")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value.strip() if isinstance(value, str) else value
+
+
+_TRUE_WORDS = {"true", "1", "yes", "y", "是", "t"}
+_FALSE_WORDS = {"false", "0", "no", "n", "否", "f", ""}
+
+
+def _bool_input(value: Any) -> Any:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+        raise ValueError("must be true or false (是/否)")
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_input),
+    Field(ge=0, le=Decimal("9999999999999.99"), decimal_places=2, allow_inf_nan=False),
+    AfterValidator(lambda amount: amount.quantize(FEN)),
+]
+Score = Annotated[
+    Decimal,
+    BeforeValidator(_score_input),
+    Field(ge=0, le=100, decimal_places=6, allow_inf_nan=False),
+]
+Flag = Annotated[bool, BeforeValidator(_bool_input)]
+RecordId = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+OptionalCode = Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(_blank_to_none)]
+OptionalText = Annotated[Annotated[str, Field(max_length=500)] | None, BeforeValidator(_blank_to_none)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Department(_Record):
+    department_id: RecordId
+    name: Text
+    kind: DepartmentKind = DepartmentKind.department
+    overall_score: Score | None = None  # 部门整体支出绩效评价得分
+
+
+class Project(_Record):
+    project_id: RecordId
+    department_id: RecordId
+    name: Text
+    kind: LineKind = LineKind.project
+    requested: Money  # 申报数
+    prior_year_budget: Money | None = None
+    target_review_score: Score | None = None  # 绩效目标评审得分
+    evaluation_score: Score | None = None  # 绩效评价得分
+    idle_balance: Money = Decimal("0.00")  # 结转结余
+    idle_since_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    purpose_code: OptionalCode = None
+    beneficiary: OptionalText = None
+    urgent: Flag = False  # 亟需支持的领域
+
+
+class BudgetRequest(_Record):
+    fiscal_year: Annotated[int, Field(ge=2000, le=2100)]
+    envelope: Money | None = None  # 县级财力可安排数
+    ruleset: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    departments: list[Department] = Field(max_length=100_000)
+    projects: list[Project] = Field(max_length=2_000_000)
+
+    def department_map(self) -> dict[str, Department]:
+        return {d.department_id: d for d in self.departments}
+
+
+_FRIENDLY = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "decimal_max_places": "has more than 2 decimal places (money is to the fen)",
+    "finite_number": "must be a finite number (NaN and Infinity are not allowed)",
+    "greater_than_equal": "must not be below {ge}",
+    "less_than_equal": "must not be above {le}",
+}
+
+
+def _record_name(raw: Mapping[str, Any], loc: tuple[str | int, ...]) -> str | None:
+    """The human name of the record a location points into: its id, else its position."""
+    if len(loc) >= 2 and loc[0] in ("projects", "departments") and isinstance(loc[1], int):
+        items = raw.get(str(loc[0]))
+        key = "project_id" if loc[0] == "projects" else "department_id"
+        if isinstance(items, list) and 0 <= loc[1] < len(items) and isinstance(items[loc[1]], Mapping):
+            ident = items[loc[1]].get(key)
+            if isinstance(ident, str) and ident:
+                return f"{key} {ident}"
+        return f"{loc[0]}[{loc[1]}]"
+    return None
+
+
+def _problems_from(error: ValidationError, raw: Mapping[str, Any]) -> list[Problem]:
+    out = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        message = _FRIENDLY.get(item["type"], item["msg"]).format(**item.get("ctx", {}))
+        if item["type"] == "decimal_max_places" and loc and loc[-1] not in Project.model_fields:
+            message = item["msg"]
+        if (
+            item["type"] == "decimal_max_places"
+            and loc
+            and loc[-1]
+            in (
+                "target_review_score",
+                "evaluation_score",
+                "overall_score",
+            )
+        ):
+            message = "has more than 6 decimal places"
+        if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
+            message = f"{message} (got {item['input']!r})"
+        out.append(Problem(loc=loc, message=message, record=_record_name(raw, loc)))
+    return out
+
+
+def parse_request(raw: Any, origins: Mapping[tuple[str, int], str] | None = None) -> BudgetRequest:
+    """Validate a raw request (parsed JSON, CSV or workbook) into a :class:`BudgetRequest`.
+
+    Raises :class:`InvalidInput` listing every problem found, field-level and cross-record.
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidInput([Problem(loc=(), message="the request must be a JSON object")])
+    try:
+        request = BudgetRequest.model_validate(raw)
+    except ValidationError as error:
+        problems = _problems_from(error, raw)
+        problems += _cross_record_problems_raw(raw)
+        raise InvalidInput(_with_origins(problems, origins)) from None
+    problems = _cross_record_problems(request)
+    if problems:
+        raise InvalidInput(_with_origins(problems, origins))
+    return request
+
+
+def _with_origins(problems: list[Problem], origins: Mapping[tuple[str, int], str] | None) -> list[Problem]:
+    if not origins:
+        return problems
+    out = []
+    for p in problems:
+        place = origins.get((str(p.loc[0]), p.loc[1])) if len(p.loc) >= 2 and isinstance(p.loc[1], int) else None
+        out.append(Problem(p.loc, p.message, p.record, place) if place else p)
+    return out
+
+
+def _cross_record_problems(request: BudgetRequest) -> list[Problem]:
+    problems: list[Problem] = []
+    dept_counts = Counter(d.department_id for d in request.departments)
+    for i, d in enumerate(request.departments):
+        if dept_counts[d.department_id] > 1:
+            problems.append(
+                Problem(
+                    ("departments", i, "department_id"),
+                    "duplicate department_id",
+                    f"department_id {d.department_id}",
+                )
+            )
+    project_counts = Counter(p.project_id for p in request.projects)
+    for i, p in enumerate(request.projects):
+        who = f"project_id {p.project_id}"
+        if project_counts[p.project_id] > 1:
+            problems.append(Problem(("projects", i, "project_id"), "duplicate project_id", who))
+        if p.department_id not in dept_counts:
+            problems.append(
+                Problem(
+                    ("projects", i, "department_id"),
+                    f"unknown department {p.department_id!r}: it is not among the request's departments",
+                    who,
+                )
+            )
+        if p.idle_balance > 0 and p.idle_since_year is None:
+            problems.append(Problem(("projects", i, "idle_since_year"), "is required when idle_balance > 0", who))
+        if p.idle_since_year is not None and p.idle_since_year > request.fiscal_year:
+            problems.append(
+                Problem(
+                    ("projects", i, "idle_since_year"),
+                    f"{p.idle_since_year} is after the fiscal year {request.fiscal_year}",
+                    who,
+                )
+            )
+    return problems
+
+
+def _cross_record_problems_raw(raw: Mapping[str, Any]) -> list[Problem]:
+    """Cross-record checks on input that failed field validation, so all problems come at once."""
+    departments = raw.get("departments")
+    projects = raw.get("projects")
+    if not isinstance(departments, list) or not isinstance(projects, list):
+        return []
+    dept_ids = Counter(d.get("department_id") for d in departments if isinstance(d, Mapping))
+    problems: list[Problem] = []
+    for i, d in enumerate(departments):
+        if isinstance(d, Mapping) and isinstance(d.get("department_id"), str) and dept_ids[d["department_id"]] > 1:
+            problems.append(
+                Problem(
+                    ("departments", i, "department_id"),
+                    "duplicate department_id",
+                    f"department_id {d['department_id']}",
+                )
+            )
+    project_ids = Counter(p.get("project_id") for p in projects if isinstance(p, Mapping))
+    for i, p in enumerate(projects):
+        if not isinstance(p, Mapping):
+            continue
+        who = _record_name(raw, ("projects", i))
+        pid = p.get("project_id")
+        if isinstance(pid, str) and pid and project_ids[pid] > 1:
+            problems.append(Problem(("projects", i, "project_id"), "duplicate project_id", who))
+        dep = p.get("department_id")
+        if isinstance(dep, str) and dep and dep not in dept_ids:
+            problems.append(
+                Problem(
+                    ("projects", i, "department_id"),
+                    f"unknown department {dep!r}: it is not among the request's departments",
+                    who,
+                )
+            )
+        idle = p.get("idle_balance")
+        if idle not in (None, "", 0, "0", "0.00") and p.get("idle_since_year") in (None, ""):
+            try:
+                positive = Decimal(str(idle)) > 0
+            except ArithmeticError:
+                positive = False
+            if positive:
+                problems.append(Problem(("projects", i, "idle_since_year"), "is required when idle_balance > 0", who))
+    return problems

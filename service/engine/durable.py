@@ -1,0 +1,198 @@
+"""The durable-rules adapter: the policy IR compiled to durable-rules rulesets in data form.
+
+Used as ../shared/notes/durable-rules.md says is safe in a server:
+- no ``durable.engine.Host`` and no module-level DSL: this adapter is its own quiet host, calling the
+  C engine (``durable_rules_engine``) directly, so no timer threads ever run actions;
+- one fresh session per line, deleted in ``finally`` (large sessions lose facts to hash collisions);
+- one lock per engine around every call (the C engine is not thread-safe and never releases the GIL);
+- ruleset names carry the ruleset digest and a process-wide sequence number, and the compiled
+  ruleset is freed with ``delete_ruleset`` on :meth:`close`;
+- every rule also tests a ``t: "line"`` marker, so the session's own state object never matches;
+- numbers are sent as numbers (money as whole fens, scores as floats of at most 6 decimals, which
+  keep their order exactly), never as text.
+Numeric error codes from the C engine are turned into :class:`EngineFailure` with a plain message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import durable_rules_engine as _engine
+
+from service.domain.conditions import Absent, And, Compare, Const, Node, Op, Or, Present
+from service.domain.errors import EngineFailure
+from service.domain.facts import FIELDS, FieldType, LineFacts
+from service.domain.ruleset import CompiledRuleset
+
+_MARKER = {"t": "line"}
+_OPS = {Op.lt: "$lt", Op.lte: "$lte", Op.gt: "$gt", Op.gte: "$gte", Op.ne: "$neq"}
+_SEQUENCE = itertools.count(1)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+# Engine limits found by experiment (see the notes): keep every compiled ruleset well inside them.
+MAX_RULES = 256
+MAX_CONDITIONS_PER_RULE = 60
+
+
+def _encoder(kind: FieldType) -> Callable[[Any], Any]:
+    if kind is FieldType.money:
+        return lambda v: int(v.scaleb(2))
+    if kind is FieldType.score:
+        return float
+    return lambda v: v
+
+
+_ENCODERS = {name: _encoder(spec.type) for name, spec in FIELDS.items()}
+
+
+def compile_expression(node: Node) -> dict[str, Any] | None:
+    """The durable-rules expression of a normalized condition (None: the condition never holds)."""
+    if isinstance(node, Const):
+        return _MARKER if node.value else None
+    body = _expression(node)
+    return {"$and": [_MARKER, body]}
+
+
+def _expression(node: Node) -> dict[str, Any]:
+    if isinstance(node, Compare):
+        name = FIELDS[node.field].engine_name
+        right: Any = {"$m": FIELDS[node.ref].engine_name} if node.ref else _ENCODERS[node.field](node.value)
+        if node.op is Op.eq:
+            if node.ref:
+                return {"$eq": {name: right}}
+            return {name: right}
+        return {_OPS[node.op]: {name: right}}
+    if isinstance(node, Present):
+        return {"$ex": {FIELDS[node.field].engine_name: 1}}
+    if isinstance(node, Absent):
+        return {"$nex": {FIELDS[node.field].engine_name: 1}}
+    if isinstance(node, And):
+        return {"$and": [_expression(i) for i in node.items]}
+    if isinstance(node, Or):
+        return {"$or": [_expression(i) for i in node.items]}
+    raise EngineFailure(f"constant condition inside an expression: {node!r}")
+
+
+def _count_leaves(expr: Any) -> int:
+    if isinstance(expr, dict):
+        if set(expr) & {"$and", "$or"}:
+            return sum(_count_leaves(i) for v in expr.values() for i in v)
+        return 1
+    return 1
+
+
+class DurableRulesMatcher:
+    """Matches lines against one compiled ruleset in durable-rules (one instance per ruleset revision)."""
+
+    name = "durable-rules"
+
+    def __init__(self, ruleset: CompiledRuleset) -> None:
+        self.ruleset = ruleset
+        definition: dict[str, Any] = {}
+        used_fields: set[str] = set()
+        for priority, (key, node) in enumerate(ruleset.match_rules):
+            expr = compile_expression(node)
+            if expr is None:
+                continue
+            if _count_leaves(expr) > MAX_CONDITIONS_PER_RULE:
+                raise EngineFailure(f"rule {key} has more than {MAX_CONDITIONS_PER_RULE} conditions")
+            definition[key] = {"all": [{"m": expr}], "pri": priority}
+            used_fields |= _fields_in(node)
+        if len(definition) > MAX_RULES:
+            raise EngineFailure(f"ruleset {ruleset.id} compiles to more than {MAX_RULES} rules")
+        self.definition = definition
+        self._fields = [(name, FIELDS[name].engine_name, _ENCODERS[name]) for name in sorted(used_fields)]
+        self.engine_name = f"{ruleset.id}-{ruleset.digest.removeprefix('sha256:')[:16]}-{next(_SEQUENCE)}"
+        self._lock = threading.Lock()
+        self._sessions = itertools.count(1)
+        self._handle: int | None = None
+        if definition:
+            try:
+                self._handle = _engine.create_ruleset(self.engine_name, _ENCODE(definition))
+            except Exception as error:  # the C engine raises bare numeric codes
+                raise EngineFailure(f"durable-rules refused ruleset {ruleset.id}: {_describe(error)}") from None
+
+    def match(self, facts: Sequence[LineFacts]) -> list[frozenset[str]]:
+        if self._handle is None:
+            return [frozenset() for _ in facts]
+        with self._lock:
+            return [self._match_one(f) for f in facts]
+
+    def _match_one(self, facts: LineFacts) -> frozenset[str]:
+        handle = self._handle
+        sid = str(next(self._sessions))
+        message: dict[str, Any] = {"t": "line", "sid": sid}
+        for name, engine_name, encode in self._fields:
+            value = facts.get(name)
+            if value is not None:
+                message[engine_name] = encode(value)
+        fired: set[str] = set()
+        try:
+            code, state = _engine.assert_fact(handle, _ENCODE(message))
+            if code == 1:  # no rule matched
+                return frozenset()
+            if code != 0:
+                raise EngineFailure(f"durable-rules returned status {code} for line {facts.get('project_id')}")
+            started = _engine.start_action_for_state(handle, state)
+            if started:
+                fired.add(_rule_name(started[1]))
+                following = _engine.complete_and_start_action(handle, state)
+                while following:
+                    fired.add(_rule_name(following))
+                    following = _engine.complete_and_start_action(handle, state)
+        except EngineFailure:
+            raise
+        except Exception as error:
+            raise EngineFailure(f"durable-rules failed on line {facts.get('project_id')}: {_describe(error)}") from None
+        finally:
+            with contextlib.suppress(Exception):  # a session never created has nothing to delete
+                _engine.delete_state(handle, sid)
+        return frozenset(fired)
+
+    def close(self) -> None:
+        """Free the compiled ruleset in the C engine (superseded revisions must not leak)."""
+        with self._lock:
+            if self._handle is not None:
+                _engine.delete_ruleset(self._handle)
+                self._handle = None
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def _rule_name(message: str) -> str:
+    # A message is '{"<rule key>":{"m":{...}}}'; rule keys are our own [a-z0-9] names.
+    return message[2 : message.index('"', 2)]
+
+
+def _fields_in(node: Node) -> set[str]:
+    if isinstance(node, Compare):
+        return {node.field, *([node.ref] if node.ref else [])}
+    if isinstance(node, Present | Absent):
+        return {node.field}
+    if isinstance(node, And | Or):
+        out: set[str] = set()
+        for i in node.items:
+            out |= _fields_in(i)
+        return out
+    return set()
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    codes = {
+        "102": "a priority is not a whole number",
+        "105": "an unknown key",
+        "202": "an unknown operator",
+        "303": "too many conditions hold at once for one line",
+    }
+    for code, meaning in codes.items():
+        if text.strip() == code or text.startswith(code + " ") or f"({code})" in text:
+            return f"engine error ({meaning})"
+    return "engine error"

@@ -1,0 +1,224 @@
+"""Reading policy and ruleset files: safe YAML, precise messages, and compiled rulesets by id.
+
+Every problem names the file, the path inside it and what is wrong. YAML is read with a safe loader
+that also refuses aliases (no "billion laughs") and files over 1 MB.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from service.domain.errors import InvalidPolicy, Problem, UnknownRuleset
+from service.domain.policy import Policy
+from service.domain.ruleset import CompiledRuleset, RulesetFile, compile_ruleset, ruleset_digest
+
+MAX_FILE_BYTES = 1_000_000
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors' aliases: policy files never need them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file, or raise InvalidPolicy naming the file, line and column."""
+    where = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise InvalidPolicy([Problem((), f"cannot read: {error.strerror}", source=where)]) from None
+    if size > MAX_FILE_BYTES:
+        raise InvalidPolicy([Problem((), f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", source=where)])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidPolicy([Problem((), f"not UTF-8 text (byte {error.start})", source=where)]) from None
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        reason = getattr(error, "problem", None) or str(error)
+        raise InvalidPolicy([Problem((), f"{place}invalid YAML: {reason}", source=where)]) from None
+
+
+def parse_model(model: type[Model], data: Any, source: str) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
+            message = item["msg"]
+            if item["type"] == "extra_forbidden":
+                message = "unknown field"
+            elif item["type"] == "missing":
+                message = "is required"
+            problems.append(Problem(loc, message, source=source))
+        raise InvalidPolicy(problems) from None
+
+
+# pydantic inserts union member names into error locations; they mean nothing to a maintainer.
+_UNION_TAGS = {
+    "all",
+    "any",
+    "not",
+    "present",
+    "missing",
+    "field",
+    "param",
+    "line",
+    "group",
+    "ParamRef",
+    "FieldRef",
+    "ValueRef",
+    "int",
+    "function-after[_one_operand(), FieldTest]",
+    "exclude",
+    "cancel",
+    "cap",
+    "cut",
+    "set_tier",
+    "flag",
+    "reclaim",
+    "performance_share",
+}
+
+
+def load_policy(path: Path) -> Policy:
+    policy = parse_model(Policy, read_yaml(path), str(path))
+    if path.stem != policy.id:
+        raise InvalidPolicy(
+            [
+                Problem(
+                    ("id",),
+                    f"policy id {policy.id!r} must match the file name {path.stem!r}",
+                    source=str(path),
+                )
+            ]
+        )
+    return policy
+
+
+def load_ruleset_file(path: Path) -> RulesetFile:
+    ruleset = parse_model(RulesetFile, read_yaml(path), str(path))
+    if path.stem != ruleset.id:
+        raise InvalidPolicy(
+            [
+                Problem(
+                    ("id",),
+                    f"ruleset id {ruleset.id!r} must match the file name {path.stem!r}",
+                    source=str(path),
+                )
+            ]
+        )
+    return ruleset
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+@dataclass
+class Catalog:
+    """The policies and rulesets of a source tree (``policies/`` and ``rulesets/``)."""
+
+    policies: dict[str, Policy] = field(default_factory=dict)
+    policy_paths: dict[str, str] = field(default_factory=dict)
+    rulesets: dict[str, RulesetFile] = field(default_factory=dict)
+    ruleset_paths: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> Catalog:
+        """Load every file, collecting the problems of all of them before failing."""
+        root = root or default_root()
+        catalog = cls()
+        problems: list[Problem] = []
+        for path in _yaml_files(root / "policies"):
+            try:
+                policy = load_policy(path)
+            except InvalidPolicy as error:
+                problems += error.problems
+                continue
+            if policy.id in catalog.policies:
+                problems.append(
+                    Problem(
+                        ("id",),
+                        f"duplicate policy id (also in {catalog.policy_paths[policy.id]})",
+                        source=str(path),
+                    )
+                )
+            catalog.policies[policy.id] = policy
+            catalog.policy_paths[policy.id] = str(path)
+        for path in _yaml_files(root / "rulesets"):
+            try:
+                ruleset = load_ruleset_file(path)
+            except InvalidPolicy as error:
+                problems += error.problems
+                continue
+            catalog.rulesets[ruleset.id] = ruleset
+            catalog.ruleset_paths[ruleset.id] = str(path)
+        if problems:
+            raise InvalidPolicy(problems)
+        return catalog
+
+    def compile(self, ruleset_id: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRuleset:
+        ruleset = self.rulesets.get(ruleset_id)
+        if ruleset is None:
+            known = ", ".join(sorted(self.rulesets)) or "none"
+            raise UnknownRuleset(f"no ruleset {ruleset_id!r} (known: {known})")
+        if overrides:
+            ruleset = with_parameters(ruleset, overrides)
+        return compile_ruleset(
+            ruleset,
+            self.policies,
+            ruleset_source=self.ruleset_paths.get(ruleset_id, ruleset_id),
+            policy_sources=self.policy_paths,
+            digest=ruleset_digest(ruleset, self.policies),
+        )
+
+    def compile_all(self) -> dict[str, CompiledRuleset]:
+        problems: list[Problem] = []
+        out = {}
+        for ruleset_id in self.rulesets:
+            try:
+                out[ruleset_id] = self.compile(ruleset_id)
+            except InvalidPolicy as error:
+                problems += error.problems
+        if problems:
+            raise InvalidPolicy(problems)
+        return out
+
+
+def with_parameters(ruleset: RulesetFile, overrides: Mapping[str, Mapping[str, Any]]) -> RulesetFile:
+    """A copy of the ruleset with some policies' parameters replaced (what-if analysis)."""
+    bindings = []
+    for b in ruleset.policies:
+        extra = overrides.get(b.policy)
+        bindings.append(b.model_copy(update={"params": {**b.params, **extra}}) if extra else b)
+    return ruleset.model_copy(update={"policies": bindings})
+
+
+def default_root() -> Path:
+    """Where policies/ and rulesets/ are: $BUDGET_RULES_HOME, else the source tree of this package."""
+    home = os.environ.get("BUDGET_RULES_HOME")
+    return Path(home) if home else PROJECT_ROOT
+
+
+def iter_problems(error: InvalidPolicy) -> Iterable[str]:
+    for p in error.problems:
+        yield str(p)
