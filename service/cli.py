@@ -28,7 +28,7 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_RULESET = "wuding-county"
-DEMO_REQUEST = Path(__file__).resolve().parent.parent / "demo" / "wuding-county-2021.json"
+DEMO_FILE = Path("demo") / "wuding-county-2021.json"
 
 
 def _fail(lines: list[str], status: int) -> NoReturn:
@@ -185,7 +185,9 @@ def demo(
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
 ) -> None:
     """Run the recommendation on the embedded demo county (Wuding-like, 96 units, 99 projects)."""
-    recommend(DEMO_REQUEST, fmt=fmt, output=output)
+    from service.policyfiles import default_root
+
+    recommend(default_root() / DEMO_FILE, fmt=fmt, output=output)
 
 
 def main() -> None:  # pragma: no cover - console entry point

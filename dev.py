@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""One entry point for developers and CI: sets everything up, then runs the demo, the tests or the checks.
+
+    python3 dev.py demo     # set up .venv, then recommend on the embedded demo county (a table)
+    python3 dev.py test     # set up .venv, make sure PostgreSQL is up, run the whole test suite
+    python3 dev.py check    # ruff (lint + format) and mypy --strict over service/
+
+Only the standard library is used here, so it runs on a fresh machine with just Python and git.
+durable-rules builds from source: a C compiler and the Python headers must be present (gcc here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+SUPPORTED = ((3, 11), (3, 12))  # durable-rules does not import on 3.13
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def run(*args: str | Path, check: bool = True, env: dict[str, str] | None = None) -> int:
+    return subprocess.run([str(a) for a in args], cwd=ROOT, check=check, env=env).returncode
+
+
+def find_python() -> str:
+    if sys.version_info[:2] in SUPPORTED:
+        return sys.executable
+    for minor in (12, 11):
+        found = shutil.which(f"python3.{minor}")
+        if found:
+            return found
+    sys.exit("[dev] Python 3.11 or 3.12 is needed (durable-rules does not import on 3.13); none was found on PATH")
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the package with its dev extras, again only when pyproject.toml changed."""
+    if not (BIN / "python").exists():
+        python = find_python()
+        say(f"creating .venv with {python}")
+        run(python, "-m", "venv", VENV)
+        run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    stamp = VENV / ".installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    say("installing budget-rules and its development tools into .venv (durable-rules compiles; a minute or two)")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    stamp.write_text(digest)
+
+
+def postgres_up() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, PG_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_postgres() -> None:
+    """The tests run against PostgreSQL too: start the local cluster when it is down."""
+    if os.environ.get("BUDGET_RULES_TEST_PG_URL") or postgres_up():
+        return
+    clusters = Path("/etc/postgresql")
+    if shutil.which("pg_ctlcluster") and clusters.is_dir():
+        for version in sorted(p.name for p in clusters.iterdir()):
+            say(f"starting PostgreSQL {version}")
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
+    for _ in range(30):
+        if postgres_up():
+            return
+        time.sleep(1)
+    sys.exit(f"[dev] PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}; the tests need it")
+
+
+def demo() -> int:
+    ensure_venv()
+    return run(BIN / "budget-rules", "demo", *sys.argv[2:], check=False)
+
+
+def test() -> int:
+    ensure_venv()
+    ensure_postgres()
+    status = run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False)
+    if status == 0:
+        status = run(BIN / "budget-rules", "test", check=False)
+    return status
+
+
+def check() -> int:
+    ensure_venv()
+    statuses = [
+        run(BIN / "ruff", "check", "service", "tests", "bench", check=False),
+        run(BIN / "ruff", "format", "--check", "service", check=False),
+        run(BIN / "mypy", check=False),
+    ]
+    return max(statuses)
+
+
+COMMANDS = {"demo": demo, "test": test, "check": check, "setup": lambda: ensure_venv() or 0}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 dev.py {{{'|'.join(COMMANDS)}}} [args]")
+    sys.exit(COMMANDS[sys.argv[1]]())
