@@ -143,7 +143,10 @@ def validate(
                 catalog = Catalog.load(path.parent.parent)
                 catalog.compile(ruleset.id)
             else:
-                load_policy(path)
+                from service.policytests import compile_alone
+
+                policy = load_policy(path)
+                compile_alone(Catalog.load(path.parent.parent), policy, str(path))
             typer.echo(f"{path}: valid")
             return
         catalog = Catalog.load(path)

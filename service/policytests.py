@@ -64,6 +64,24 @@ def example_ruleset(catalog: Catalog, policy: Policy, example: Example) -> Rules
     )
 
 
+def compile_alone(catalog: Catalog, policy: Policy, source: str) -> None:
+    """Compile one policy on its own with its default parameters (raises InvalidPolicy on problems).
+
+    Citation sources come from the rulesets beside the file, else from the shipped ones.
+    """
+    sources: dict[str, Bilingual] = {}
+    for ruleset in (catalog.rulesets or Catalog.load().rulesets).values():
+        sources.update(ruleset.sources)
+    ruleset = RulesetFile(
+        id=f"alone-{policy.id}",
+        title=Bilingual(zh=policy.title.zh, en=policy.title.en),
+        effective=Effective(from_year=2000),
+        sources=sources,
+        policies=[PolicyBinding(policy=policy.id, precedence=1)],
+    )
+    compile_ruleset(ruleset, {**catalog.policies, policy.id: policy}, policy_sources={policy.id: source})
+
+
 def example_request(example: Example) -> dict[str, Any]:
     departments = example.departments or [DEFAULT_DEPARTMENT]
     first = departments[0]["department_id"]

@@ -229,7 +229,9 @@ def negate(node: Node) -> Node:
         return _or([negate(i) for i in node.items])
     if isinstance(node, Or):
         return _and([negate(i) for i in node.items])
-    missing: list[Node] = [Absent(node.field)] + ([Absent(node.ref)] if node.ref else [])
+    missing: list[Node] = [Absent(node.field)]
+    if node.ref:
+        missing.append(Absent(node.ref))
     return _or([Compare(node.field, _NEGATED[node.op], node.value, node.ref), *missing])
 
 

@@ -113,8 +113,8 @@ class Fold:
             matched = matches[i]
             for policy in self.ruleset.policies:
                 if policy.group_rules:
-                    for rule, others in group_flags.get((i, policy.id), ()):
-                        self._apply_group(line, policy, rule, others)
+                    for group_rule, others in group_flags.get((i, policy.id), ()):
+                        self._apply_group(line, policy, group_rule, others)
                     continue
                 rule = next((r for r in policy.rules if r.key in matched), None)
                 if rule is not None:

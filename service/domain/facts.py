@@ -95,7 +95,10 @@ def coerce_literal(field: FactField, value: Any) -> Any:
     if field.type in (FieldType.money, FieldType.score):
         if isinstance(value, bool) or not isinstance(value, int | str | Decimal | float):
             raise ValueError(f"{field.name} compares with a number, got {value!r}")
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        try:
+            number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        except ArithmeticError:
+            raise ValueError(f"{field.name} compares with a number, got {value!r}") from None
         if not number.is_finite():
             raise ValueError(f"{field.name} cannot compare with {value!r}")
         return number

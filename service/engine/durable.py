@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import durable_rules_engine as _engine
+import durable_rules_engine as _engine  # type: ignore[import-not-found]
 
 from service.domain.conditions import Absent, And, Compare, Const, Node, Op, Or, Present
 from service.domain.errors import EngineFailure
