@@ -8,7 +8,13 @@ from service.domain.allocation import Claim, fund_by_tier, pro_rata
 
 
 def test_a_fitting_tier_is_funded_in_full_and_the_first_that_does_not_fit_shares_pro_rata():
-    claims = [Claim(0, "A", 0, 300), Claim(1, "B", 1, 500), Claim(2, "C", 2, 400), Claim(3, "D", 2, 200), Claim(4, "E", 3, 50)]
+    claims = [
+        Claim(0, "A", 0, 300),
+        Claim(1, "B", 1, 500),
+        Claim(2, "C", 2, 400),
+        Claim(3, "D", 2, 200),
+        Claim(4, "E", 3, 50),
+    ]
     shares, left = fund_by_tier(1100, claims)
     assert shares == {0: 300, 1: 500, 2: 200, 3: 100, 4: 0}
     assert left == 0
@@ -30,7 +36,10 @@ def test_ties_use_code_point_order_not_locale_order():
 def test_shares_always_add_up_exactly_and_never_exceed_a_claim():
     rng = random.Random(7)
     for _ in range(500):
-        claims = [Claim(i, f"P{rng.randrange(10**6)}-{i}", rng.randrange(4), rng.randrange(1, 10**9)) for i in range(rng.randrange(1, 30))]
+        claims = [
+            Claim(i, f"P{rng.randrange(10**6)}-{i}", rng.randrange(4), rng.randrange(1, 10**9))
+            for i in range(rng.randrange(1, 30))
+        ]
         available = rng.randrange(0, sum(c.amount for c in claims) * 2)
         shares, left = fund_by_tier(available, claims)
         assert sum(shares.values()) + left == available
