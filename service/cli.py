@@ -134,6 +134,8 @@ def validate(
     ] = None,
 ) -> None:
     """Check policy and ruleset files; every problem names the file and the path inside it."""
+    from service.domain.checks import check_ruleset
+    from service.engine.durable import limit_problems
     from service.policyfiles import Catalog, load_policy, load_ruleset_file
 
     with _user_errors():
@@ -151,9 +153,20 @@ def validate(
             return
         catalog = Catalog.load(path)
         compiled = catalog.compile_all()
+        errors: list[str] = []
+        warnings: list[str] = []
         for ruleset_id, r in compiled.items():
+            source = catalog.ruleset_paths.get(ruleset_id, ruleset_id)
+            errors += [str(p) for p in limit_problems(r, source)]
+            warnings += [str(f.problem) for f in check_ruleset(r, source)]
             typer.echo(f"{ruleset_id}: {len(r.policies)} policies, revision {r.revision}, {r.digest}")
-        typer.echo(f"valid: {len(catalog.policies)} policies, {len(catalog.rulesets)} rulesets")
+        for line in warnings:
+            err.print(f"warning: {line}", markup=False)
+        if errors:
+            _fail([f"error: {line}" for line in errors], 2)
+        typer.echo(
+            f"valid: {len(catalog.policies)} policies, {len(catalog.rulesets)} rulesets, {len(warnings)} warnings"
+        )
 
 
 @app.command("test")
@@ -194,11 +207,16 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    """Run the command; an unexpected failure is one line on stderr, never a traceback."""
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as error:  # the last guard: report, do not dump internals on the user
+        err.print(f"error: unexpected failure ({type(error).__name__}): {error}", markup=False)
+        err.print("please report this with the command you ran", markup=False)
+        sys.exit(1)
 
 
 __all__ = ["Problem", "app", "main"]

@@ -25,7 +25,7 @@ from typing import Any
 import durable_rules_engine as _engine  # type: ignore[import-not-found]
 
 from service.domain.conditions import Absent, And, Compare, Const, Node, Op, Or, Present
-from service.domain.errors import EngineFailure
+from service.domain.errors import EngineFailure, Problem
 from service.domain.facts import FIELDS, FieldType, LineFacts
 from service.domain.ruleset import CompiledRuleset
 
@@ -78,12 +78,44 @@ def _expression(node: Node) -> dict[str, Any]:
     raise EngineFailure(f"constant condition inside an expression: {node!r}")
 
 
-def _count_leaves(expr: Any) -> int:
+def count_conditions(expr: Any) -> int:
     if isinstance(expr, dict):
         if set(expr) & {"$and", "$or"}:
-            return sum(_count_leaves(i) for v in expr.values() for i in v)
+            return sum(count_conditions(i) for v in expr.values() for i in v)
         return 1
     return 1
+
+
+def limit_problems(ruleset: CompiledRuleset, source: str = "ruleset") -> list[Problem]:
+    """Rules and conditions beyond what durable-rules can take, in a maintainer's words."""
+    problems: list[Problem] = []
+    if len(ruleset.match_rules) > MAX_RULES:
+        problems.append(
+            Problem(
+                ("policies",),
+                (
+                    f"the ruleset compiles to {len(ruleset.match_rules)} engine rules; durable-rules takes at most "
+                    f"{MAX_RULES} in one ruleset: split it"
+                ),
+                source=source,
+            )
+        )
+    for policy in ruleset.policies:
+        for j, rule in enumerate(policy.rules):
+            expr = compile_expression(rule.condition)
+            if expr is not None and (n := count_conditions(expr)) > MAX_CONDITIONS_PER_RULE:
+                problems.append(
+                    Problem(
+                        ("rules", j, "when"),
+                        (
+                            f"this condition has {n} comparisons; durable-rules takes at most "
+                            f"{MAX_CONDITIONS_PER_RULE} in one rule: split it into several rules"
+                        ),
+                        record=f"policy {policy.id}",
+                        source=source,
+                    )
+                )
+    return problems
 
 
 class DurableRulesMatcher:
@@ -99,7 +131,7 @@ class DurableRulesMatcher:
             expr = compile_expression(node)
             if expr is None:
                 continue
-            if _count_leaves(expr) > MAX_CONDITIONS_PER_RULE:
+            if count_conditions(expr) > MAX_CONDITIONS_PER_RULE:
                 raise EngineFailure(f"rule {key} has more than {MAX_CONDITIONS_PER_RULE} conditions")
             definition[key] = {"all": [{"m": expr}], "pri": priority}
             used_fields |= _fields_in(node)
