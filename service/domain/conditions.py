@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from service.domain.facts import FIELDS, coerce_literal
+from service.domain.facts import FIELDS, PROJECT_LINES, coerce_literal
 
 
 class Op(StrEnum):
@@ -235,30 +235,32 @@ def negate(node: Node) -> Node:
     return _or([Compare(node.field, _NEGATED[node.op], node.value, node.ref), *missing])
 
 
-def _field(name: str, path: tuple[str | int, ...]) -> Any:
-    if name not in FIELDS:
-        known = ", ".join(sorted(FIELDS))
+def _field(name: str, path: tuple[str | int, ...], subject: str = PROJECT_LINES) -> Any:
+    spec = FIELDS.get(name)
+    if spec is None or subject not in spec.subjects:
+        known = ", ".join(sorted(n for n, f in FIELDS.items() if subject in f.subjects))
         raise ConditionError(path, f"unknown field {name!r} (known fields: {known})")
-    return FIELDS[name]
+    return spec
 
 
 def normalize(
     cond: Any,
     params: Mapping[str, Any],
     path: tuple[str | int, ...] = (),
+    subject: str = PROJECT_LINES,
 ) -> Node:
     """Bind parameters, check fields and literal types, fold constants and push ``not`` down."""
     if isinstance(cond, AllOf):
-        return _and([normalize(c, params, (*path, "all", i)) for i, c in enumerate(cond.all)])
+        return _and([normalize(c, params, (*path, "all", i), subject) for i, c in enumerate(cond.all)])
     if isinstance(cond, AnyOf):
-        return _or([normalize(c, params, (*path, "any", i)) for i, c in enumerate(cond.any)])
+        return _or([normalize(c, params, (*path, "any", i), subject) for i, c in enumerate(cond.any)])
     if isinstance(cond, NotOf):
-        return negate(normalize(cond.not_, params, (*path, "not")))
+        return negate(normalize(cond.not_, params, (*path, "not"), subject))
     if isinstance(cond, PresentTest):
-        _field(cond.present, (*path, "present"))
+        _field(cond.present, (*path, "present"), subject)
         return Present(cond.present)
     if isinstance(cond, MissingTest):
-        _field(cond.missing, (*path, "missing"))
+        _field(cond.missing, (*path, "missing"), subject)
         return Absent(cond.missing)
     if isinstance(cond, ParamTest):
         if cond.param not in params:
@@ -274,14 +276,16 @@ def normalize(
         except (TypeError, ArithmeticError, ValueError) as error:
             raise ConditionError((*path, "value"), f"cannot compare parameter {cond.param}: {error}") from None
     if isinstance(cond, FieldTest):
-        return _normalize_field_test(cond, params, path)
+        return _normalize_field_test(cond, params, path, subject)
     raise ConditionError(path, f"not a condition: {cond!r}")
 
 
-def _normalize_field_test(cond: FieldTest, params: Mapping[str, Any], path: tuple[str | int, ...]) -> Node:
-    field = _field(cond.field, (*path, "field"))
+def _normalize_field_test(
+    cond: FieldTest, params: Mapping[str, Any], path: tuple[str | int, ...], subject: str = PROJECT_LINES
+) -> Node:
+    field = _field(cond.field, (*path, "field"), subject)
     if cond.ref is not None:
-        other = _field(cond.ref, (*path, "ref"))
+        other = _field(cond.ref, (*path, "ref"), subject)
         if other.type != field.type:
             raise ConditionError(
                 (*path, "ref"), f"{cond.field} ({field.type}) and {cond.ref} ({other.type}) differ in type"

@@ -177,7 +177,10 @@ class Fold:
             )
         else:
             own = _Lookup(line, policy, extra)
-            zh = f"本应适用「{policy.title.zh}」（{render(rule.explain[0], own)}），但该项目已被「{by.title.zh}」{status_zh}，本政策不再调整。"
+            zh = (
+                f"本应适用「{policy.title.zh}」（{render(rule.explain[0], own)}），"
+                f"但该项目已被「{by.title.zh}」{status_zh}，本政策不再调整。"
+            )
             en = (
                 f"{policy.title.en} would have applied ({render(rule.explain[1], own)}), but the line was already "
                 f"{status_en} by {by.title.en}; it is not changed further."
@@ -339,8 +342,19 @@ def _set_tier(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) ->
 
 def _flag(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
     code = action.code or ""
-    line.flags[code] = {"code": code}
+    line.flags[code] = flag_of(action, line.facts)
     return True
+
+
+def flag_of(action: BoundAction, facts: LineFacts) -> dict[str, Any]:
+    """The flag an action adds; with a measure, it carries ``field − over`` under the measure's name."""
+    flag: dict[str, Any] = {"code": action.code or ""}
+    if action.measure_field and action.measure_as and action.measure_over is not None:
+        value = facts.get(action.measure_field)
+        if value is not None:
+            excess = value - action.measure_over
+            flag[action.measure_as] = int(excess) if excess == excess.to_integral_value() else str(excess)
+    return flag
 
 
 def _reclaim(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:

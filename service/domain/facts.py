@@ -23,19 +23,25 @@ class FieldType(StrEnum):
     boolean = "boolean"
 
 
+PROJECT_LINES = "project_lines"
+DEPARTMENT_DISCLOSURE = "department_disclosure"
+SUBJECTS = (PROJECT_LINES, DEPARTMENT_DISCLOSURE)
+
+
 @dataclass(frozen=True, slots=True)
 class FactField:
     name: str
     type: FieldType
     engine_name: str  # the name sent to durable-rules: no dots, never `id` or `sid`
     description: str
+    subjects: frozenset[str] = frozenset({PROJECT_LINES})
 
 
 FIELDS: dict[str, FactField] = {
     f.name: f
     for f in (
         FactField("project_id", FieldType.text, "pid", "project line id"),
-        FactField("department_id", FieldType.text, "dep", "department id"),
+        FactField("department_id", FieldType.text, "dep", "department id", frozenset(SUBJECTS)),
         FactField("kind", FieldType.text, "kind", "project, public_operating or three_public"),
         FactField("requested", FieldType.money, "requested", "申报数"),
         FactField("prior_year_budget", FieldType.money, "prior", "last year's approved amount"),
@@ -47,11 +53,29 @@ FIELDS: dict[str, FactField] = {
         FactField("purpose_code", FieldType.text, "purpose", "functional purpose code"),
         FactField("beneficiary", FieldType.text, "benef", "who the spending serves"),
         FactField("urgent", FieldType.boolean, "urgent", "serves an area in urgent need"),
-        FactField("fiscal_year", FieldType.integer, "fy", "the fiscal year being compiled"),
-        FactField("department.kind", FieldType.text, "dep_kind", "department or township"),
+        FactField("fiscal_year", FieldType.integer, "fy", "the fiscal year being compiled", frozenset(SUBJECTS)),
+        FactField("department.kind", FieldType.text, "dep_kind", "department or township", frozenset(SUBJECTS)),
         FactField("department.overall_score", FieldType.score, "dep_score", "部门整体绩效评价得分"),
+        # Department disclosure records (绩效信息公开): dates as ISO text, and the day counts derived from them.
+        *(
+            FactField(name, kind, engine, text, frozenset({DEPARTMENT_DISCLOSURE}))
+            for name, kind, engine, text in (
+                ("budget_approved_on", FieldType.text, "approved", "预算批复日期"),
+                ("targets_disclosed_on", FieldType.text, "targets_on", "绩效目标公开日期"),
+                ("report_formed_on", FieldType.text, "report_formed", "自评报告形成日期"),
+                ("report_disclosed_on", FieldType.text, "report_on", "自评报告公开日期"),
+                ("targets_disclosure_days", FieldType.integer, "targets_days", "days from approval to disclosure"),
+                ("report_disclosure_days", FieldType.integer, "report_days", "days from report to disclosure"),
+            )
+        ),
     )
 }
+
+
+def subject_fields(subject: str) -> dict[str, FactField]:
+    """The facts that conditions of a ruleset about ``subject`` records may test."""
+    return {name: f for name, f in FIELDS.items() if subject in f.subjects}
+
 
 LineFacts = dict[str, Any]
 

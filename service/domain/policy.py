@@ -143,12 +143,25 @@ class SetTier(_Strict):
     only_from: list[int] | None = None
 
 
+class Measure(_Strict):
+    """A number carried by a flag: how far ``field`` is over ``over`` (e.g. days late past a deadline)."""
+
+    field: str
+    over: Operand
+    as_: str = Field(alias="as", pattern=r"^[a-z][a-z0-9_]{0,40}$")
+
+
 class AddFlag(_Strict):
-    """Add a flag; with ``only_if_changed``, only when the rule's other actions changed the line."""
+    """Add a flag; with ``only_if_changed``, only when the rule's other actions changed the line.
+
+    With ``measure``, the flag also carries ``field − over`` under the measure's name (and the
+    explanation may use it as a placeholder).
+    """
 
     action: Literal["flag"]
     code: str = Field(pattern=SLUG)
     only_if_changed: bool = False
+    measure: Measure | None = None
 
 
 class Reclaim(_Strict):
@@ -243,6 +256,9 @@ class Policy(_Strict):
     title: Bilingual
     summary: Bilingual | None = None
     citations: list[Citation] = Field(min_length=1)
+    subject: Literal["project_lines", "department_disclosure"] = Field(
+        default="project_lines", description="the records the policy judges: project lines or department disclosures"
+    )
     applies_to: list[LineKind] | None = Field(default=None, description="line kinds; omitted = every kind")
     on_terminated: Literal["supersede", "apply"] = Field(
         default="supersede",

@@ -29,7 +29,7 @@ from service.domain.conditions import (
 )
 from service.domain.errors import InvalidPolicy, Problem
 from service.domain.explain import Template, compile_template
-from service.domain.facts import FIELDS, FieldType
+from service.domain.facts import FIELDS, FieldType, subject_fields
 from service.domain.policy import (
     PLACEHOLDER,
     SLUG,
@@ -84,6 +84,7 @@ class RulesetFile(_Strict):
     id: str = Field(pattern=SLUG)
     title: Bilingual
     description: Bilingual | None = None
+    subject: Literal["project_lines", "department_disclosure"] = "project_lines"
     effective: Effective
     base_tiers: dict[LineKind, int] = Field(
         default_factory=lambda: {LineKind.public_operating: 0, LineKind.three_public: 0, LineKind.project: 3}
@@ -108,6 +109,9 @@ class BoundAction:
     only_from: tuple[int, ...] | None = None
     code: str | None = None
     only_if_changed: bool = False
+    measure_field: str | None = None
+    measure_over: Decimal | None = None
+    measure_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,7 @@ class CompiledRuleset:
     base_tiers: Mapping[str, int]
     policies: tuple[CompiledPolicy, ...]
     match_rules: tuple[tuple[str, Node], ...] = field(default=())
+    subject: str = "project_lines"
 
     def ref(self) -> dict[str, str]:
         return {"id": self.id, "revision": self.revision, "digest": self.digest}
@@ -235,7 +240,25 @@ def _bind_action(action: Any, policy: Policy, params: Mapping[str, Any], path: t
             "set_tier", tier=action.tier, only_from=tuple(action.only_from) if action.only_from else None
         )
     if isinstance(action, AddFlag):
-        return BoundAction("flag", code=action.code, only_if_changed=action.only_if_changed)
+        if action.measure is None:
+            return BoundAction("flag", code=action.code, only_if_changed=action.only_if_changed)
+        measured = action.measure
+        spec = FIELDS.get(measured.field)
+        if spec is None or spec.type not in (FieldType.integer, FieldType.money, FieldType.score):
+            raise ConditionError(
+                (*path, "measure", "field"), f"a measure needs a numeric field, got {measured.field!r}"
+            )
+        over = _operand(measured.over, policy, params, (*path, "measure", "over"))
+        if not isinstance(over, Decimal):
+            raise ConditionError((*path, "measure", "over"), "a measure is taken over a number or a parameter")
+        return BoundAction(
+            "flag",
+            code=action.code,
+            only_if_changed=action.only_if_changed,
+            measure_field=measured.field,
+            measure_over=over,
+            measure_as=measured.as_,
+        )
     if isinstance(action, PerformanceShare):
         share = _operand(action.share, policy, params, (*path, "share"))
         if not isinstance(share, Decimal) or not Decimal(0) <= share <= Decimal(1):
@@ -310,7 +333,14 @@ def compile_policy(
 ) -> tuple[CompiledPolicy, list[Problem]]:
     problems: list[Problem] = []
     guard = _kind_guard(policy)
-    allowed = frozenset(FIELDS) | frozenset(params) | COMPUTED_PLACEHOLDERS
+    measures = frozenset(
+        a.measure.as_
+        for r in policy.rules
+        if isinstance(r, Rule)
+        for a in r.then
+        if isinstance(a, AddFlag) and a.measure
+    )
+    allowed = frozenset(subject_fields(policy.subject)) | frozenset(params) | COMPUTED_PLACEHOLDERS | measures
     rules: list[CompiledRule] = []
     group_rules: list[CompiledGroupRule] = []
     for j, rule in enumerate(policy.rules):
@@ -318,13 +348,15 @@ def compile_policy(
         key = f"p{index:02d}r{j:02d}"
         try:
             if isinstance(rule, Rule):
-                cond = normalize(rule.when, params, (*path, "when"))
+                cond = normalize(rule.when, params, (*path, "when"), policy.subject)
                 cond = _and([guard, cond]) if guard is not None else cond
                 actions = tuple(_bind_action(a, policy, params, (*path, "then", k)) for k, a in enumerate(rule.then))
+                if policy.subject != "project_lines" and any(a.kind != "flag" for a in actions):
+                    raise ConditionError((*path, "then"), f"a {policy.subject} policy can only flag records")
                 explain = _template_pair(rule.explain, allowed, (*path, "explain"), problems, policy_source)
                 fields = fields_of(cond)
                 for a in actions:
-                    for f in (a.field, a.score_field):
+                    for f in (a.field, a.score_field, a.measure_field):
                         if f and f not in fields:
                             fields.append(f)
                 rules.append(CompiledRule(key, policy.id, rule.id, cond, actions, explain, tuple(fields)))
@@ -377,7 +409,7 @@ def _compile_group_rule(
     problems: list[Problem],
     source: str,
 ) -> CompiledGroupRule:
-    where = normalize(rule.where, params, (*path, "where"))
+    where = normalize(rule.where, params, (*path, "where"), policy.subject)
     where = _and([guard, where]) if guard is not None else where
     for name in (*rule.same, *rule.differ):
         if name not in FIELDS:
@@ -434,7 +466,8 @@ def compile_ruleset(
             problems.append(
                 Problem(
                     (*path, "precedence"),
-                    f"precedence {binding.precedence} is also given to {precedences[binding.precedence]}: precedences must differ",
+                    f"precedence {binding.precedence} is also given to {precedences[binding.precedence]}: "
+                    "precedences must differ",
                     source=ruleset_source,
                 )
             )
@@ -445,6 +478,15 @@ def compile_ruleset(
                 Problem(
                     (*path, "policy"),
                     f"no policy {binding.policy!r} (expected policies/{binding.policy}.yaml)",
+                    source=ruleset_source,
+                )
+            )
+            continue
+        if policy.subject != ruleset.subject:
+            problems.append(
+                Problem(
+                    (*path, "policy"),
+                    f"policy {policy.id} judges {policy.subject} records; this ruleset is about {ruleset.subject}",
                     source=ruleset_source,
                 )
             )
@@ -481,4 +523,5 @@ def compile_ruleset(
         base_tiers={k.value: v for k, v in ruleset.base_tiers.items()},
         policies=tuple(compiled),
         match_rules=tuple(match_rules),
+        subject=ruleset.subject,
     )

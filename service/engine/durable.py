@@ -4,7 +4,8 @@ Used as ../shared/notes/durable-rules.md says is safe in a server:
 - no ``durable.engine.Host`` and no module-level DSL: this adapter is its own quiet host, calling the
   C engine (``durable_rules_engine``) directly, so no timer threads ever run actions;
 - one fresh session per line, deleted in ``finally`` (large sessions lose facts to hash collisions);
-- one lock per engine around every call (the C engine is not thread-safe and never releases the GIL);
+- a lock around every call (the C engine is not thread-safe and never releases the GIL; the lock is
+  process-wide, which costs nothing for that reason and keeps rulesets from interleaving);
 - ruleset names carry the ruleset digest and a process-wide sequence number, and the compiled
   ruleset is freed with ``delete_ruleset`` on :meth:`close`;
 - every rule also tests a ``t: "line"`` marker, so the session's own state object never matches;
@@ -32,6 +33,19 @@ from service.domain.ruleset import CompiledRuleset
 _MARKER = {"t": "line"}
 _OPS = {Op.lt: "$lt", Op.lte: "$lte", Op.gt: "$gt", Op.gte: "$gte", Op.ne: "$neq"}
 _SEQUENCE = itertools.count(1)
+# The C engine is process-global and never releases the GIL, so one lock for every call costs no
+# throughput and rules out interleaving between rulesets. Rulesets dropped without close() are freed
+# at the next safe point, never from __del__ (a free that lands in the middle of another ruleset's
+# session, as garbage collection can make it, crashes the engine).
+_ENGINE_LOCK = threading.RLock()
+_PENDING_FREE: list[int] = []
+
+
+def _free_pending() -> None:
+    while _PENDING_FREE:
+        _engine.delete_ruleset(_PENDING_FREE.pop())
+
+
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 # Engine limits found by experiment (see the notes): keep every compiled ruleset well inside them.
@@ -140,12 +154,14 @@ class DurableRulesMatcher:
         self.definition = definition
         self._fields = [(name, FIELDS[name].engine_name, _ENCODERS[name]) for name in sorted(used_fields)]
         self.engine_name = f"{ruleset.id}-{ruleset.digest.removeprefix('sha256:')[:16]}-{next(_SEQUENCE)}"
-        self._lock = threading.Lock()
+        self._lock = _ENGINE_LOCK
         self._sessions = itertools.count(1)
         self._handle: int | None = None
         if definition:
             try:
-                self._handle = _engine.create_ruleset(self.engine_name, _ENCODE(definition))
+                with self._lock:
+                    _free_pending()
+                    self._handle = _engine.create_ruleset(self.engine_name, _ENCODE(definition))
             except Exception as error:  # the C engine raises bare numeric codes
                 raise EngineFailure(f"durable-rules refused ruleset {ruleset.id}: {_describe(error)}") from None
 
@@ -153,6 +169,7 @@ class DurableRulesMatcher:
         if self._handle is None:
             return [frozenset() for _ in facts]
         with self._lock:
+            _free_pending()
             return [self._match_one(f) for f in facts]
 
     def _match_one(self, facts: LineFacts) -> frozenset[str]:
@@ -194,8 +211,10 @@ class DurableRulesMatcher:
                 self._handle = None
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.close()
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            self._handle = None
+            _PENDING_FREE.append(handle)  # freed at the next safe point (see _free_pending)
 
 
 def _rule_name(message: str) -> str:
