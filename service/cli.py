@@ -126,6 +126,51 @@ def run_recommendation(
             close()
 
 
+@app.command("review-disclosure")
+def review_disclosure_command(
+    request_path: Annotated[Path, typer.Argument(metavar="REQUEST", help="disclosure records (.json)")],
+    ruleset: Annotated[str | None, typer.Option(help="ruleset id (default: disclosure-compliance)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or table")] = "json",
+) -> None:
+    """Flag departments that published performance targets or self-evaluation reports late (三(三))."""
+    import json
+
+    from service.domain.disclosure import parse_disclosure_request, review_disclosure
+    from service.engine import make_matcher
+    from service.io.readers import read_request
+    from service.policyfiles import Catalog
+
+    if fmt not in ("json", "table"):
+        _fail(["error: --format must be json or table"], 2)
+    with _user_errors():
+        loaded = read_request(request_path)
+        raw = dict(loaded.data)
+        if ruleset is not None:
+            raw["ruleset"] = ruleset
+        request = parse_disclosure_request(raw)
+        compiled = Catalog.load().compile(request.ruleset or "disclosure-compliance")
+        if compiled.subject != "department_disclosure":
+            _fail([f"error: ruleset {compiled.id} is not about department disclosure records"], 2)
+        matcher = make_matcher(compiled)
+        result = review_disclosure(request, compiled, matcher)
+    if fmt == "json":
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{compiled.title.zh} · {compiled.title.en} · {compiled.revision}")
+    for title in ("部门 department", "名称 name", "标记 flags", "说明 reason"):
+        table.add_column(title)
+    for d in result["departments"]:
+        if d["flags"]:
+            flags = ", ".join(f["code"] + (f" +{f['days_late']}d" if "days_late" in f else "") for f in d["flags"])
+            table.add_row(d["department_id"], d["name"], flags, "\n".join(e["reason"]["zh"] for e in d["explanations"]))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 140).print(table)
+    typer.echo(
+        f"compliant {result['summary']['counts']['compliant']}, flagged {result['summary']['counts']['flagged']}"
+    )
+
+
 @app.command()
 def validate(
     path: Annotated[

@@ -56,6 +56,7 @@ import random
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 from typing import Any, Final
@@ -903,6 +904,36 @@ def generate_request(
     }
 
 
+def generate_disclosure_request(seed: int = 2021, fiscal_year: int = 2021) -> JsonDict:
+    """Disclosure records (绩效信息公开) for the 96 units: dates of budget approval, target publication,
+    and self-evaluation report forming and publication; most on time, some late, a few missing."""
+    rng = _stream(seed, "disclosure")
+    records: list[JsonDict] = []
+    approved_base = date(fiscal_year, 1, 20)
+    for unit in generate_departments(REPORT_PROJECT_COUNT, seed):
+        approved = approved_base + timedelta(days=rng.randrange(0, 25))
+        record: JsonDict = {
+            "department_id": unit["department_id"],
+            "name": unit["name"],
+            "kind": unit["kind"],
+            "budget_approved_on": approved.isoformat(),
+        }
+        draw = rng.random()
+        if draw > 0.04:  # 4 % never publish their targets
+            late = draw > 0.85
+            days = rng.randrange(21, 45) if late else rng.randrange(3, 21)
+            record["targets_disclosed_on"] = (approved + timedelta(days=days)).isoformat()
+        formed = date(fiscal_year, 3, 1) + timedelta(days=rng.randrange(0, 60))
+        if rng.random() > 0.05:  # most units have formed their self-evaluation report
+            record["report_formed_on"] = formed.isoformat()
+            draw = rng.random()
+            if draw > 0.06:
+                days = rng.randrange(21, 60) if draw > 0.88 else rng.randrange(1, 21)
+                record["report_disclosed_on"] = (formed + timedelta(days=days)).isoformat()
+        records.append(record)
+    return {"fiscal_year": fiscal_year, "ruleset": "disclosure-compliance", "departments": records}
+
+
 def dumps_request(request: JsonDict) -> str:
     """Render a request as canonical JSON text (UTF-8 Chinese, ``indent=1``, final newline)."""
     return json.dumps(request, ensure_ascii=False, indent=1) + "\n"
@@ -923,6 +954,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2021, help="random seed")
     parser.add_argument("--fiscal-year", type=int, default=2021, help="fiscal year being compiled")
     parser.add_argument("--output", default="-", help="output file (default: stdout)")
+    parser.add_argument("--disclosure", action="store_true", help="write disclosure records instead of budget lines")
     args = parser.parse_args(argv)
     if args.projects < 0:
         parser.error("--projects must be >= 0")
@@ -932,7 +964,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate a request and write it as JSON to ``--output`` or stdout."""
     args = _parse_args(argv)
-    text = dumps_request(generate_request(args.projects, args.seed, args.fiscal_year))
+    if args.disclosure:
+        text = dumps_request(generate_disclosure_request(args.seed, args.fiscal_year))
+    else:
+        text = dumps_request(generate_request(args.projects, args.seed, args.fiscal_year))
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service.domain.decision import evaluate, result_document
+from service.domain.disclosure import parse_disclosure_request, review_disclosure
 from service.domain.errors import InvalidInput, InvalidPolicy
 from service.domain.policy import Bilingual, Example, ExpectedLine, Policy
 from service.domain.records import parse_request
@@ -58,6 +59,7 @@ def example_ruleset(catalog: Catalog, policy: Policy, example: Example) -> Rules
     return RulesetFile(
         id=f"example-{policy.id}",
         title=Bilingual(zh=f"示例：{policy.title.zh}", en=f"Example: {policy.title.en}"),
+        subject=policy.subject,
         effective=Effective(from_year=2000),
         sources=sources,
         policies=bindings,
@@ -75,6 +77,7 @@ def compile_alone(catalog: Catalog, policy: Policy, source: str) -> None:
     ruleset = RulesetFile(
         id=f"alone-{policy.id}",
         title=Bilingual(zh=policy.title.zh, en=policy.title.en),
+        subject=policy.subject,
         effective=Effective(from_year=2000),
         sources=sources,
         policies=[PolicyBinding(policy=policy.id, precedence=1)],
@@ -117,8 +120,50 @@ def _check_line(
     return problems
 
 
+def run_disclosure_example(
+    catalog: Catalog, policy: Policy, example: Example, engine: str, report: CoverageReport
+) -> None:
+    """Disclosure examples: records in ``departments``, expectations by department_id."""
+    raw = {"fiscal_year": example.fiscal_year, "departments": example.departments or []}
+    try:
+        compiled = compile_ruleset(example_ruleset(catalog, policy, example), catalog.policies)
+        request = parse_disclosure_request(raw)
+    except (InvalidPolicy, InvalidInput) as error:
+        report.failures.append(ExampleFailure(policy.id, example.name, "; ".join(str(p) for p in error.problems)))
+        return
+    matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
+    try:
+        result = review_disclosure(request, compiled, matcher, decision_id="example")
+    finally:
+        getattr(matcher, "close", lambda: None)()
+    problems: list[str] = []
+    records = {d["department_id"]: d for d in result["departments"]}
+    for record in result["departments"]:
+        fired = [f"{e['policy']}/{e['rule']}" for e in record["explanations"]]
+        for rule in policy.rules:
+            state = "fired" if f"{policy.id}/{rule.id}" in fired else "not fired"
+            report.rules.setdefault((policy.id, rule.id), Counter())[state] += 1
+    for did, expected in example.expect.items():
+        record = records.get(did)
+        if record is None:
+            problems.append(f"{did} is not among the example's records")
+            continue
+        fired = [f"{e['policy']}/{e['rule']}" for e in record["explanations"]]
+        line = {"status": None, "tier": None, "flags": record["flags"]}
+        problems += _check_line(
+            policy.id, did, expected.model_copy(update={"status": None, "tier": None}), line, fired, []
+        )
+    if problems:
+        report.failures.append(ExampleFailure(policy.id, example.name, "; ".join(problems)))
+    else:
+        report.passed += 1
+
+
 def run_example(catalog: Catalog, policy: Policy, example: Example, engine: str, report: CoverageReport) -> None:
     report.examples += 1
+    if policy.subject == "department_disclosure":
+        run_disclosure_example(catalog, policy, example, engine, report)
+        return
     try:
         compiled = compile_ruleset(example_ruleset(catalog, policy, example), catalog.policies)
         request = parse_request(example_request(example))

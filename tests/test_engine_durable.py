@@ -66,3 +66,26 @@ def test_memory_stays_flat_over_many_compiled_revisions():
         m.close()
     growth = _rss_mb() - before
     assert growth < 20, f"RSS grew {growth:.1f} MB over 1,000 compile/free cycles"
+
+
+def test_a_line_that_matches_no_rule_does_not_crash_the_engine():
+    """A fresh session that ran no action has an uninitialized context in the C engine; deleting it
+    crashed the process (free(): invalid pointer). Runs in a subprocess so a crash fails the test."""
+    import subprocess
+    import sys
+
+    script = (
+        "from service.policyfiles import Catalog\n"
+        "from service.engine.durable import DurableRulesMatcher\n"
+        "from service.domain.disclosure import parse_disclosure_request, disclosure_facts\n"
+        "m = DurableRulesMatcher(Catalog.load().compile('disclosure-compliance'))\n"
+        "r = parse_disclosure_request({'fiscal_year': 2021, 'departments': [{'department_id': 'D1', 'name': 'a',"
+        " 'budget_approved_on': '2021-02-01', 'targets_disclosed_on': '2021-02-21', 'report_formed_on': '2021-03-01',"
+        " 'report_disclosed_on': '2021-03-21'}]})\n"
+        "for _ in range(200):\n"
+        "    assert m.match([disclosure_facts(d, 2021) for d in r.departments]) == [frozenset()]\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.strip() == "ok"

@@ -242,9 +242,11 @@ class Example(_Strict):
     params: dict[str, Any] = Field(default_factory=dict, description="parameter overrides for this example")
     before: list[str] = Field(default_factory=list, description="policies (by id) that run before this one")
     after: list[str] = Field(default_factory=list, description="policies (by id) that run after this one")
-    departments: list[dict[str, Any]] | None = None
-    projects: list[dict[str, Any]] = Field(min_length=1)
-    expect: dict[str, ExpectedLine] = Field(min_length=1)
+    departments: list[dict[str, Any]] | None = Field(
+        default=None, description="departments (or, for a department_disclosure policy, the disclosure records)"
+    )
+    projects: list[dict[str, Any]] = Field(default_factory=list)
+    expect: dict[str, ExpectedLine] = Field(min_length=1, description="by project_id (department_id for disclosures)")
 
 
 class Policy(_Strict):

@@ -9,6 +9,10 @@ Used as ../shared/notes/durable-rules.md says is safe in a server:
 - ruleset names carry the ruleset digest and a process-wide sequence number, and the compiled
   ruleset is freed with ``delete_ruleset`` on :meth:`close`;
 - every rule also tests a ``t: "line"`` marker, so the session's own state object never matches;
+- a catch-all rule (``seen``, lowest priority) matches every line, so every session runs at least one
+  action before ``delete_state``: the C engine leaves a new session's action context uninitialized
+  until an action starts, and ``delete_state`` frees that garbage pointer (``free(): invalid pointer``,
+  reproduced on a line that matched no rule; see docs/durable-rules-findings.md);
 - numbers are sent as numbers (money as whole fens, scores as floats of at most 6 decimals, which
   keep their order exactly), never as text.
 Numeric error codes from the C engine are turned into :class:`EngineFailure` with a plain message.
@@ -33,6 +37,7 @@ from service.domain.ruleset import CompiledRuleset
 _MARKER = {"t": "line"}
 _OPS = {Op.lt: "$lt", Op.lte: "$lte", Op.gt: "$gt", Op.gte: "$gte", Op.ne: "$neq"}
 _SEQUENCE = itertools.count(1)
+CATCH_ALL = "seen"
 # The C engine is process-global and never releases the GIL, so one lock for every call costs no
 # throughput and rules out interleaving between rulesets. Rulesets dropped without close() are freed
 # at the next safe point, never from __del__ (a free that lands in the middle of another ruleset's
@@ -149,6 +154,7 @@ class DurableRulesMatcher:
                 raise EngineFailure(f"rule {key} has more than {MAX_CONDITIONS_PER_RULE} conditions")
             definition[key] = {"all": [{"m": expr}], "pri": priority}
             used_fields |= _fields_in(node)
+        definition[CATCH_ALL] = {"all": [{"m": _MARKER}], "pri": 65535}
         if len(definition) > MAX_RULES:
             raise EngineFailure(f"ruleset {ruleset.id} compiles to more than {MAX_RULES} rules")
         self.definition = definition
@@ -183,9 +189,7 @@ class DurableRulesMatcher:
         fired: set[str] = set()
         try:
             code, state = _engine.assert_fact(handle, _ENCODE(message))
-            if code == 1:  # no rule matched
-                return frozenset()
-            if code != 0:
+            if code != 0:  # the catch-all rule matches every line, so 0 is the only good answer
                 raise EngineFailure(f"durable-rules returned status {code} for line {facts.get('project_id')}")
             started = _engine.start_action_for_state(handle, state)
             if started:
@@ -201,6 +205,7 @@ class DurableRulesMatcher:
         finally:
             with contextlib.suppress(Exception):  # a session never created has nothing to delete
                 _engine.delete_state(handle, sid)
+        fired.discard(CATCH_ALL)
         return frozenset(fired)
 
     def close(self) -> None:
