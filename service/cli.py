@@ -6,6 +6,7 @@ nothing on stdout); 1 any other failure, with a one-line message. No traceback r
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -244,11 +245,171 @@ def schema(
 def demo(
     fmt: Annotated[str, typer.Option("--format", help="table (default), json, csv or xlsx")] = "table",
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None,
+    tokens: Annotated[bool, typer.Option(help="also create demo API tokens (one per role)")] = True,
 ) -> None:
-    """Run the recommendation on the embedded demo county (Wuding-like, 96 units, 99 projects)."""
+    """Run the recommendation on the embedded demo county (Wuding-like, 96 units, 99 projects).
+
+    Also prepares the service: applies the database migrations and creates one demo token per role,
+    printed once, so `budget-rules serve` can be tried at once.
+    """
     from service.policyfiles import default_root
 
     recommend(default_root() / DEMO_FILE, fmt=fmt, output=output)
+    if tokens:
+        _demo_tokens()
+
+
+def _demo_tokens() -> None:
+    from service.api.errors import NotFound
+    from service.api.tokens.service import ROLES, create_token, revoke_token
+
+    settings, db = _database()
+    created = {}
+    with _service_errors(), db.transaction() as session:
+        for role in ROLES:
+            name = f"demo-{role}"
+            with contextlib.suppress(NotFound):
+                revoke_token(session, name, secret=settings.audit_secret)
+            created[role] = create_token(session, name, role, secret=settings.audit_secret)
+    db.dispose()
+    err.print(f"\nDemo tokens (shown once; database {settings.database_url}):", markup=False)
+    for role, token in created.items():
+        err.print(f"  {role:<10} {token}", markup=False)
+    err.print(
+        "Start the service with: .venv/bin/budget-rules serve   (OpenAPI at http://127.0.0.1:8000/docs)", markup=False
+    )
+
+
+# ------------------------------------------------------------------------------- service commands
+
+db_app = typer.Typer(help="The service database.", no_args_is_help=True)
+token_app = typer.Typer(help="API bearer tokens (stored only as sha256 hashes).", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail (HMAC hash chain).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+
+def _settings() -> Any:
+    """Settings from BUDGET_RULES_* (exit 2 with the reason when they are refused)."""
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        _fail([f"error: {e['msg']}" for e in error.errors()], 2)
+
+
+@contextmanager
+def _service_errors() -> Iterator[None]:
+    """Service-side failures (conflicts, unknown names, database down) as one line and exit 1."""
+    from sqlalchemy.exc import OperationalError
+
+    from service.api.errors import ApiError
+
+    with _user_errors():
+        try:
+            yield
+        except ApiError as error:
+            _fail([f"error: {error.message}"], 1)
+        except OperationalError as error:
+            _fail([f"error: the database is unreachable: {error.orig}"], 1)
+
+
+def _database() -> tuple[Any, Any]:
+    from service.storage import Database, upgrade_database
+
+    settings = _settings()
+    with _service_errors():
+        upgrade_database(settings.database_url)
+    return settings, Database(settings.database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default BUDGET_RULES_WORKERS)")] = None,
+) -> None:
+    """Run the HTTP service (migrations applied first; one decision engine per worker process)."""
+    import uvicorn
+
+    settings, db = _database()
+    db.dispose()
+    uvicorn.run(
+        "service.api:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or settings.workers,
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (Alembic) to BUDGET_RULES_DATABASE_URL."""
+    _database()[1].dispose()
+    typer.echo("database is up to date")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="who or what the token is for")],
+    role: Annotated[str, typer.Option(help="compiler, analyst, maintainer, approver, auditor or admin")],
+) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    from service.api.tokens.service import create_token
+
+    settings, db = _database()
+    with _service_errors(), db.transaction() as session:
+        token = create_token(session, name, role, secret=settings.audit_secret)
+    db.dispose()
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) -> None:
+    """Revoke (delete) the token named NAME."""
+    from service.api.tokens.service import revoke_token
+
+    settings, db = _database()
+    with _service_errors(), db.transaction() as session:
+        revoke_token(session, name, secret=settings.audit_secret)
+    db.dispose()
+    typer.echo(f"revoked {name}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; exit 1 naming the first record edited, removed, inserted or reordered."""
+    import json
+
+    from service import audit
+
+    settings, db = _database()
+    with _service_errors(), db.transaction() as session:
+        result = audit.verify(session, settings.audit_secret)
+    db.dispose()
+    typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the latest chain hash and the number of records."""
+    import json
+
+    from service import audit
+
+    _, db = _database()
+    with _service_errors(), db.transaction() as session:
+        head = audit.head(session)
+    db.dispose()
+    typer.echo(json.dumps({"count": head.count, "seq": head.seq, "chain_hash": head.chain_hash}))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -250,7 +250,9 @@ def _cross_record_problems_raw(raw: Mapping[str, Any]) -> list[Problem]:
     projects = raw.get("projects")
     if not isinstance(departments, list) or not isinstance(projects, list):
         return []
-    dept_ids = Counter(d.get("department_id") for d in departments if isinstance(d, Mapping))
+    dept_ids = Counter(
+        d["department_id"] for d in departments if isinstance(d, Mapping) and isinstance(d.get("department_id"), str)
+    )
     problems: list[Problem] = []
     for i, d in enumerate(departments):
         if isinstance(d, Mapping) and isinstance(d.get("department_id"), str) and dept_ids[d["department_id"]] > 1:
@@ -261,7 +263,9 @@ def _cross_record_problems_raw(raw: Mapping[str, Any]) -> list[Problem]:
                     f"department_id {d['department_id']}",
                 )
             )
-    project_ids = Counter(p.get("project_id") for p in projects if isinstance(p, Mapping))
+    project_ids = Counter(
+        p["project_id"] for p in projects if isinstance(p, Mapping) and isinstance(p.get("project_id"), str)
+    )
     for i, p in enumerate(projects):
         if not isinstance(p, Mapping):
             continue

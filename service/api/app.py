@@ -1,0 +1,60 @@
+"""The composition root of the HTTP service: ``create_app(settings)``.
+
+Each worker process builds its own state at start-up (never at import): the database engine, the
+migrations applied, the default ruleset compiled into its durable-rules matcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from service.api.audit.endpoints import router as audit_router
+from service.api.datasets.endpoints import router as datasets_router
+from service.api.decisions.endpoints import router as decisions_router
+from service.api.engines import Engines
+from service.api.errors import install_error_handlers
+from service.api.health.endpoints import router as health_router
+from service.api.limits import BodyLimitMiddleware
+from service.api.state import AppState
+from service.api.tokens.endpoints import router as tokens_router
+from service.settings import Settings
+from service.storage.db import Database, upgrade_database
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    state = AppState(settings=settings, db=Database(settings.database_url), engines=Engines())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await run_in_threadpool(upgrade_database, settings.database_url)
+        if warm:
+            await run_in_threadpool(state.engines.warm)
+        try:
+            yield
+        finally:
+            state.engines.close()
+            state.db.dispose()
+
+    app = FastAPI(
+        title="Budget Rules",
+        version="1",
+        description="Performance-budgeting recommendations with explanations and an audit trail.",
+        lifespan=lifespan,
+    )
+    app.state.budget_rules = state
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for router in (health_router, decisions_router, datasets_router, audit_router, tokens_router):
+        app.include_router(router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory``: every worker process builds its own app from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,1 @@
+"""Audit endpoints: verify the chain, read its head."""

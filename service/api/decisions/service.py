@@ -1,0 +1,180 @@
+"""Recommend and record; read decisions back; replay a decision against its recorded ruleset.
+
+The recommendation is computed outside any transaction; then the decision row and its audit record
+are written in ONE transaction (the audit append serializes writers), so both exist or neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from service import audit
+from service.api.datasets import repository as datasets
+from service.api.decisions import repository
+from service.api.decisions.repository import DecisionFilter
+from service.api.engines import DEFAULT_RULESET
+from service.api.errors import Conflict, NotFound
+from service.api.requests import parse_budget_request
+from service.api.state import AppState
+from service.domain.decision import recommend
+from service.domain.errors import InvalidInput, Problem, UnknownRuleset
+from service.domain.records import BudgetRequest
+from service.domain.ruleset import CompiledRuleset, canonical_json
+from service.storage.db import utc_now
+from service.storage.models import DecisionRow
+
+DATASET_OVERRIDES = ("fiscal_year", "envelope", "ruleset")
+
+
+def _resolve_input(state: AppState, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """(the request to decide, what the audit record says the input was, the dataset id if any)."""
+    if "dataset_id" not in body:
+        return body, body, None
+    extra = sorted(set(body) - {"dataset_id", *DATASET_OVERRIDES})
+    if extra:
+        raise InvalidInput([Problem((k,), "not allowed with dataset_id") for k in extra])
+    dataset_id = body["dataset_id"]
+    if not isinstance(dataset_id, str):
+        raise InvalidInput([Problem(("dataset_id",), "must be a string")])
+    with state.db.transaction() as session:
+        row = datasets.get(session, dataset_id)
+    if row is None:
+        raise NotFound(f"no dataset {dataset_id!r}")
+    overrides = {k: body[k] for k in DATASET_OVERRIDES if k in body}
+    raw = {**json.loads(row.data_json), **overrides}
+    return raw, {"dataset_id": row.id, "digest": row.digest, **overrides}, row.id
+
+
+def _ruleset_for(state: AppState, request: BudgetRequest) -> CompiledRuleset:
+    ruleset_id = request.ruleset or DEFAULT_RULESET
+    compiled = state.engines.ruleset(ruleset_id)
+    if not compiled.effective.covers(request.fiscal_year):
+        raise UnknownRuleset(
+            f"ruleset {ruleset_id} is not effective for fiscal year {request.fiscal_year} "
+            f"(effective {compiled.effective.from_year}–{compiled.effective.to_year or 'onwards'})"
+        )
+    return compiled
+
+
+def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, Any]) -> DecisionRow:
+    raw, audit_input, dataset_id = _resolve_input(state, body)
+    request = parse_budget_request(raw)
+    compiled = _ruleset_for(state, request)
+    decision_id = str(uuid.uuid4())
+    result = recommend(request, compiled, state.engines.matcher(compiled), decision_id=decision_id)
+    row = DecisionRow(
+        id=decision_id,
+        created_at=utc_now(),
+        actor_name=actor.name,
+        actor_role=actor.role,
+        ruleset_id=compiled.id,
+        ruleset_revision=compiled.revision,
+        ruleset_digest=compiled.digest,
+        fiscal_year=request.fiscal_year,
+        envelope=result.get("envelope"),
+        dataset_id=dataset_id,
+        department_ids="," + ",".join(sorted({p.department_id for p in request.projects})) + ",",
+        input_json=canonical_json(raw),
+        result_json=canonical_json(result),
+        audit_seq=0,
+        chain_hash="",
+    )
+    with state.db.transaction() as session:
+        repository.add(session, row)
+        record = audit.append(
+            session,
+            state.settings.audit_secret,
+            actor=actor,
+            action="recommendation",
+            subject=decision_id,
+            input_doc=audit_input,
+            result_doc=json.loads(row.result_json),
+            ruleset=compiled.ref(),
+        )
+        row.audit_seq, row.chain_hash = record.seq, record.chain_hash
+        session.add(row)
+    return row
+
+
+def get_decision(state: AppState, decision_id: str) -> DecisionRow:
+    with state.db.transaction() as session:
+        row = repository.get(session, decision_id)
+    if row is None:
+        raise NotFound(f"no decision {decision_id!r}")
+    return row
+
+
+def list_decisions(state: AppState, f: DecisionFilter, limit: int, offset: int) -> tuple[list[DecisionRow], int]:
+    with state.db.transaction() as session:
+        return repository.page(session, f, limit, offset)
+
+
+def _sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def differences(
+    recorded: Any, replayed: Any, loc: tuple[str | int, ...] = (), limit: int = 100
+) -> list[dict[str, Any]]:
+    """Where two JSON documents differ, as locations with both values (at most ``limit``)."""
+    out: list[dict[str, Any]] = []
+
+    def walk(a: Any, b: Any, here: tuple[str | int, ...]) -> None:
+        if len(out) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                walk(a.get(key), b.get(key), (*here, key))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, (*here, i))
+        elif a != b or type(a) is not type(b):
+            out.append({"loc": list(here), "recorded": a, "replayed": b})
+
+    walk(recorded, replayed, loc)
+    return out
+
+
+def replay(state: AppState, actor: audit.Actor, decision_id: str) -> tuple[dict[str, Any], int]:
+    row = get_decision(state, decision_id)
+    try:
+        compiled = state.engines.ruleset(row.ruleset_id)
+    except UnknownRuleset:
+        compiled = None
+    if compiled is None or compiled.digest != row.ruleset_digest:
+        available = compiled.digest if compiled else "none"
+        raise Conflict(
+            f"ruleset {row.ruleset_id} revision {row.ruleset_revision} ({row.ruleset_digest}) is not available: "
+            f"the server has {available}; the decision cannot be replayed here",
+            code="ruleset_revision_unavailable",
+        )
+    request = parse_budget_request(json.loads(row.input_json))
+    result = recommend(request, compiled, state.engines.matcher(compiled), decision_id=decision_id)
+    replayed_text = canonical_json(result)
+    recorded = json.loads(row.result_json)
+    replayed = json.loads(replayed_text)
+    identical = replayed_text == row.result_json
+    diffs = [] if identical else differences(recorded, replayed)
+    report: dict[str, Any] = {
+        "decision_id": decision_id,
+        "identical": identical,
+        "ruleset": compiled.ref(),
+        "recorded_sha256": _sha256(row.result_json),
+        "replayed_sha256": _sha256(replayed_text),
+        "differences": diffs,
+    }
+    with state.db.transaction() as session:
+        record = audit.append(
+            session,
+            state.settings.audit_secret,
+            actor=actor,
+            action="replay",
+            subject=decision_id,
+            input_doc={"decision_id": decision_id},
+            result_doc=report,
+            ruleset=compiled.ref(),
+        )
+    return report, record.seq

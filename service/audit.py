@@ -1,0 +1,187 @@
+"""The audit trail (审计链): an append-only hash chain of every decision and change.
+
+Each record's ``chain_hash`` is HMAC-SHA256(secret, prev_hash + canonical record), where the canonical
+record is the canonical JSON of every stored field except the hash itself. Appends are serialized
+(SQLite: the transaction began with BEGIN IMMEDIATE; PostgreSQL: the head row is locked FOR UPDATE),
+so concurrent writers still produce one linear chain. The caller's transaction holds both the audit
+record and whatever it vouches for (a decision, a dataset, a token change): both commit or neither.
+
+:func:`verify` walks the chain and names the FIRST record edited, removed, inserted or reordered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service.domain.ruleset import canonical_json
+from service.storage.models import AuditHeadRow, AuditRecordRow
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: the token's name and role."""
+
+    name: str
+    role: str
+
+
+@cache
+def versions() -> tuple[str, str]:
+    """(budget-rules version, durable-rules version) recorded with every audit record."""
+
+    def _v(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "unknown"
+
+    return _v("budget-rules"), _v("durable-rules")
+
+
+def _canonical_record(row: AuditRecordRow) -> str:
+    fields = row.model_dump(exclude={"chain_hash"})
+    return canonical_json(fields)
+
+
+def chain_hash(secret: str, row: AuditRecordRow) -> str:
+    message = (row.prev_hash + _canonical_record(row)).encode("utf-8")
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def _locked_head(session: Session) -> AuditHeadRow:
+    statement = select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+    head = session.exec(statement).one()
+    return head
+
+
+def append(
+    session: Session,
+    secret: str,
+    *,
+    actor: Actor,
+    action: str,
+    input_doc: Any,
+    result_doc: Any,
+    subject: str | None = None,
+    ruleset: dict[str, str] | None = None,
+) -> AuditRecordRow:
+    """Append one record to the chain inside the caller's transaction (committed by the caller)."""
+    head = _locked_head(session)
+    package_version, engine_version = versions()
+    row = AuditRecordRow(
+        seq=head.seq + 1,
+        recorded_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        actor_name=actor.name,
+        actor_role=actor.role,
+        action=action,
+        subject=subject,
+        input_json=canonical_json(input_doc),
+        result_json=canonical_json(result_doc),
+        ruleset_id=ruleset["id"] if ruleset else None,
+        ruleset_revision=ruleset["revision"] if ruleset else None,
+        ruleset_digest=ruleset["digest"] if ruleset else None,
+        package_version=package_version,
+        engine_version=engine_version,
+        prev_hash=head.chain_hash,
+        chain_hash="",
+    )
+    row.chain_hash = chain_hash(secret, row)
+    session.add(row)
+    session.flush()  # the insert fails here, inside the transaction, if anything is wrong
+    head.seq = row.seq
+    head.chain_hash = row.chain_hash
+    session.add(head)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    count: int
+    chain_hash: str
+
+
+def head(session: Session) -> Head:
+    pointer = session.get(AuditHeadRow, HEAD_ID)
+    if pointer is None:
+        raise LookupError("the audit head row is missing: run the migrations")
+    return Head(seq=pointer.seq, count=pointer.seq, chain_hash=pointer.chain_hash)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    count: int
+    head_hash: str
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "count": self.count,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+        }
+
+
+def verify(session: Session, secret: str, batch: int = 1000) -> Verification:
+    """Walk the chain from the first record; stop at the first record that does not fit."""
+    pointer = head(session)
+    expected_seq, prev = 1, GENESIS
+    last_seq = 0
+    while True:
+        statement = (
+            select(AuditRecordRow).where(col(AuditRecordRow.seq) >= expected_seq).order_by(col(AuditRecordRow.seq))
+        )
+        rows = session.exec(statement.limit(batch)).all()
+        if not rows:
+            break
+        for row in rows:
+            problem = _check(row, expected_seq, prev, secret)
+            if problem:
+                return Verification(False, last_seq, prev, expected_seq if "missing" in problem else row.seq, problem)
+            prev, last_seq, expected_seq = row.chain_hash, row.seq, row.seq + 1
+        session.expunge_all()
+    if last_seq != pointer.seq or prev != pointer.chain_hash:
+        return Verification(
+            False,
+            last_seq,
+            prev,
+            last_seq + 1,
+            f"record {last_seq + 1} is missing: the head names record {pointer.seq} "
+            "(records were removed from the end of the chain, or the head was altered)",
+        )
+    return Verification(True, last_seq, prev)
+
+
+def _check(row: AuditRecordRow, expected_seq: int, prev: str, secret: str) -> str | None:
+    if row.seq != expected_seq:
+        return f"record {expected_seq} is missing (the next record found is {row.seq})"
+    if row.prev_hash != prev:
+        return f"record {row.seq} does not follow record {row.seq - 1} (inserted or reordered)"
+    if not hmac.compare_digest(row.chain_hash, chain_hash(secret, row)):
+        return f"record {row.seq} was edited (its hash does not match its content)"
+    return None
+
+
+def record_document(row: AuditRecordRow) -> dict[str, Any]:
+    """An audit record as JSON-ready data (input and result parsed back from their canonical text)."""
+    data = row.model_dump()
+    data["input"] = json.loads(data.pop("input_json"))
+    data["result"] = json.loads(data.pop("result_json"))
+    return data

@@ -1,0 +1,35 @@
+"""Service settings (配置), read from the environment with the prefix ``BUDGET_RULES_``.
+
+Outside development the service refuses to start with the placeholder audit secret: the audit chain
+is only as trustworthy as the secret behind its HMAC.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-dev-only"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BUDGET_RULES_", extra="ignore")
+
+    database_url: str = "sqlite:///./budget-rules.sqlite3"
+    audit_secret: str = PLACEHOLDER_SECRET
+    environment: str = "development"
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    workers: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Self:
+        if self.environment != "development" and self.audit_secret == PLACEHOLDER_SECRET:
+            raise ValueError(
+                "BUDGET_RULES_AUDIT_SECRET is the development placeholder; "
+                f"set a real secret for environment {self.environment!r}"
+            )
+        if not self.audit_secret:
+            raise ValueError("BUDGET_RULES_AUDIT_SECRET must not be empty")
+        return self

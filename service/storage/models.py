@@ -1,0 +1,88 @@
+"""Table models. These never leave the storage layer as API responses (see service/api/*/schemas.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+
+class DatasetRow(SQLModel, table=True):
+    """An imported budget request (申报数据集), stored as canonical JSON."""
+
+    __tablename__ = "datasets"
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(index=True)
+    actor: str = Field(max_length=200)
+    source: str = Field(max_length=500)
+    digest: str = Field(max_length=80, index=True)
+    fiscal_year: int | None = None
+    departments: int
+    projects: int
+    data_json: str
+
+
+class DecisionRow(SQLModel, table=True):
+    """One recommendation (预算建议) with its input, result and the audit record that vouches for it."""
+
+    __tablename__ = "decisions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(index=True)
+    actor_name: str = Field(max_length=200, index=True)
+    actor_role: str = Field(max_length=40)
+    ruleset_id: str = Field(max_length=200, index=True)
+    ruleset_revision: str = Field(max_length=200)
+    ruleset_digest: str = Field(max_length=80)
+    fiscal_year: int = Field(index=True)
+    envelope: str | None = Field(default=None, max_length=40)  # money text, never a float
+    dataset_id: str | None = Field(default=None, max_length=36)
+    department_ids: str  # ",D01,D02," so a department filter is a LIKE
+    input_json: str
+    result_json: str
+    audit_seq: int
+    chain_hash: str = Field(max_length=64)
+
+
+class AuditRecordRow(SQLModel, table=True):
+    """One link of the audit chain (审计记录). Appended only; never updated or deleted by the app."""
+
+    __tablename__ = "audit_records"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    recorded_at: str = Field(max_length=40)  # ISO-8601 UTC text: hashed exactly as stored
+    actor_name: str = Field(max_length=200)
+    actor_role: str = Field(max_length=40)
+    action: str = Field(max_length=40)
+    subject: str | None = Field(default=None, max_length=200)
+    input_json: str
+    result_json: str
+    ruleset_id: str | None = Field(default=None, max_length=200)
+    ruleset_revision: str | None = Field(default=None, max_length=200)
+    ruleset_digest: str | None = Field(default=None, max_length=80)
+    package_version: str = Field(max_length=40)
+    engine_version: str = Field(max_length=40)
+    prev_hash: str = Field(max_length=64)
+    chain_hash: str = Field(max_length=64)
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The single row naming the chain's latest link: locked to serialize appends, and it reveals truncation."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int
+    chain_hash: str = Field(max_length=64)
+
+
+class TokenRow(SQLModel, table=True):
+    """A bearer token (访问令牌): only its sha256 is kept."""
+
+    __tablename__ = "tokens"
+
+    name: str = Field(primary_key=True, max_length=100)
+    role: str = Field(max_length=40)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime
