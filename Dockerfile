@@ -4,11 +4,14 @@
 #
 #   docker build -t budget-rules .
 #   docker run --rm -p 8000:8000 \
-#     -e BUDGET_RULES_ENVIRONMENT=production \
-#     -e BUDGET_RULES_AUDIT_SECRET=... \
+#     -e BUDGET_RULES_AUDIT_SECRET="$(openssl rand -hex 32)" \
 #     -e BUDGET_RULES_DATABASE_URL=postgresql+psycopg://user@db:5432/budget \
-#     budget-rules
-#   docker run --rm -v "$PWD:/data" budget-rules recommend /data/request.json --format table
+#     budget-rules                        # or keep the SQLite default with -v budget-data:/app/data
+#   docker run --rm -e BUDGET_RULES_AUDIT_SECRET=... -v budget-data:/app/data budget-rules \
+#     token create --name ops --role admin
+#   docker run --rm -v "$PWD:/work" budget-rules recommend /work/request.json --format table
+#
+# The image runs in production mode: it refuses to start without BUDGET_RULES_AUDIT_SECRET.
 
 FROM python:3.11-slim AS build
 RUN apt-get update \
@@ -24,7 +27,9 @@ RUN python -m venv /opt/venv \
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
-    BUDGET_RULES_HOME=/app
+    BUDGET_RULES_HOME=/app \
+    BUDGET_RULES_ENVIRONMENT=production \
+    BUDGET_RULES_DATABASE_URL=sqlite:////app/data/budget-rules.sqlite3
 RUN useradd --create-home --uid 10001 budget
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
