@@ -197,8 +197,15 @@ def validate(
                 compile_alone(Catalog.load(path.parent.parent), policy, str(path))
             typer.echo(f"{path}: valid")
             return
-        catalog = Catalog.load(path)
-        compiled = catalog.compile_all()
+        if path is not None and not path.exists():
+            _fail([f"{path}: no such file or folder"], 2)
+        catalog, load_problems = Catalog.load_all(path)
+        try:
+            compiled = catalog.compile_all()
+        except InvalidPolicy as error:
+            raise InvalidPolicy(load_problems + error.problems) from None
+        if load_problems:
+            raise InvalidPolicy(load_problems)
         errors: list[str] = []
         warnings: list[str] = []
         for ruleset_id, r in compiled.items():

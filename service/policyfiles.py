@@ -25,7 +25,20 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """A safe loader that refuses anchors' aliases: policy files never need them."""
+    """A safe loader that refuses aliases (no "billion laughs") and keys repeated in one mapping
+    (YAML would silently keep the last one, e.g. a second ``when:`` dropping the first condition)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is repeated (first at line {seen[key].line + 1})", key_node.start_mark
+                )
+            if isinstance(key, str | int):
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -141,27 +154,38 @@ class Catalog:
     policy_paths: dict[str, str] = field(default_factory=dict)
     rulesets: dict[str, RulesetFile] = field(default_factory=dict)
     ruleset_paths: dict[str, str] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # policy files that failed to load
 
     @classmethod
     def load(cls, root: Path | None = None) -> Catalog:
-        """Load every file, collecting the problems of all of them before failing."""
+        """Load every file; fail listing the problems of all of them."""
+        catalog, problems = cls.load_all(root)
+        if problems:
+            try:  # report what compiling the rest would say too: every problem at once
+                catalog.compile_all()
+            except InvalidPolicy as error:
+                problems += error.problems
+            raise InvalidPolicy(problems)
+        return catalog
+
+    @classmethod
+    def load_all(cls, root: Path | None = None) -> tuple[Catalog, list[Problem]]:
+        """Load what loads, and return the problems of the files that do not."""
         root = root or default_root()
         catalog = cls()
         problems: list[Problem] = []
+        if not (root / "policies").is_dir() and not (root / "rulesets").is_dir():
+            return catalog, [Problem((), "no policies/ or rulesets/ folder here", source=str(root))]
         for path in _yaml_files(root / "policies"):
             try:
                 policy = load_policy(path)
             except InvalidPolicy as error:
                 problems += error.problems
+                catalog.broken.add(path.stem)
                 continue
             if policy.id in catalog.policies:
-                problems.append(
-                    Problem(
-                        ("id",),
-                        f"duplicate policy id (also in {catalog.policy_paths[policy.id]})",
-                        source=str(path),
-                    )
-                )
+                where = catalog.policy_paths[policy.id]
+                problems.append(Problem(("id",), f"duplicate policy id (also in {where})", source=str(path)))
             catalog.policies[policy.id] = policy
             catalog.policy_paths[policy.id] = str(path)
         for path in _yaml_files(root / "rulesets"):
@@ -172,9 +196,7 @@ class Catalog:
                 continue
             catalog.rulesets[ruleset.id] = ruleset
             catalog.ruleset_paths[ruleset.id] = str(path)
-        if problems:
-            raise InvalidPolicy(problems)
-        return catalog
+        return catalog, problems
 
     def compile(self, ruleset_id: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRuleset:
         ruleset = self.rulesets.get(ruleset_id)
@@ -192,9 +214,24 @@ class Catalog:
         )
 
     def compile_all(self) -> dict[str, CompiledRuleset]:
+        """Compile every ruleset whose policies all loaded; fail listing every problem."""
         problems: list[Problem] = []
         out = {}
-        for ruleset_id in self.rulesets:
+        for ruleset_id, ruleset in self.rulesets.items():
+            if any(b.policy in self.broken for b in ruleset.policies):
+                # Its broken policy files are reported already; compile the rest to report their problems.
+                rest = [b for b in ruleset.policies if b.policy not in self.broken]
+                if rest:
+                    try:
+                        compile_ruleset(
+                            ruleset.model_copy(update={"policies": rest}),
+                            self.policies,
+                            ruleset_source=self.ruleset_paths.get(ruleset_id, ruleset_id),
+                            policy_sources=self.policy_paths,
+                        )
+                    except InvalidPolicy as error:
+                        problems += error.problems
+                continue
             try:
                 out[ruleset_id] = self.compile(ruleset_id)
             except InvalidPolicy as error:

@@ -51,6 +51,10 @@ class LineOutcome:
     explanations: list[dict[str, Any]] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)  # "policy/rule" that applied
     superseded: list[str] = field(default_factory=list)
+    # What the line would be had it not been excluded or cancelled: superseded rules act on this
+    # shadow, so only rules that would really have changed the line are listed, with their amounts.
+    shadow_amount: Decimal = ZERO
+    shadow_tier: int | None = None
 
 
 def _fact_json(name: str, value: Any) -> Any:
@@ -157,23 +161,36 @@ class Fold:
             )
 
     def _supersede(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
+        """List a rule that would have changed the line, had an earlier policy not terminated it."""
         by = line.terminated_by
         assert by is not None
+        before = line.shadow_amount
+        shadow = LineOutcome(line.project, line.department_name, line.facts, before, tier=line.shadow_tier)
+        changed = False
+        for action in rule.actions:
+            if not action.only_if_changed and action.kind not in ("flag", "reclaim"):
+                changed = _act(action, shadow, policy) or changed
+        if not changed and any(a.kind not in ("flag", "reclaim") for a in rule.actions):
+            return  # it would not have fired: not worth listing
+        line.shadow_amount = shadow.amount
+        line.shadow_tier = shadow.tier
         line.superseded.append(f"{policy.id}/{rule.rule_id}")
         status_zh, status_en = STATUS_WORDS[line.status or EXCLUDED]
+        effect = ZERO  # a superseded rule changes nothing; the amounts below are what it would have done
         extra = {
             "superseded_by": by.id,
             "superseded_by_title": by.title.zh,
             "status": line.status,
-            "amount_before": line.amount,
-            "amount_after": line.amount,
-            "effect": ZERO,
-            "change": ZERO,
+            "amount_before": before,
+            "amount_after": shadow.amount,
+            "effect": shadow.amount - before,
+            "change": abs(shadow.amount - before),
+            "tier": shadow.tier,
         }
         if policy.superseded_explain is not None:
             templates = policy.superseded_explain
             entry = self._explain(
-                line, policy, rule.rule_id, rule.actions, templates, rule.fields, "superseded", ZERO, extra
+                line, policy, rule.rule_id, rule.actions, templates, rule.fields, "superseded", effect, extra
             )
         else:
             own = _Lookup(line, policy, extra)
@@ -185,7 +202,7 @@ class Fold:
                 f"{policy.title.en} would have applied ({render(rule.explain[1], own)}), but the line was already "
                 f"{status_en} by {by.title.en}; it is not changed further."
             )
-            entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", ZERO, zh, en, rule.fields)
+            entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
         entry["superseded_by"] = by.id
 
     def _apply_group(
@@ -307,6 +324,9 @@ def _act(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool
 
 
 def _terminate(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    if line.status is None:
+        line.shadow_amount = line.amount
+        line.shadow_tier = line.tier
     line.status = TERMINAL_STATUS[action.kind]
     line.terminated_by = policy
     line.amount = ZERO

@@ -125,6 +125,9 @@ def coerce_literal(field: FactField, value: Any) -> Any:
             raise ValueError(f"{field.name} compares with a number, got {value!r}") from None
         if not number.is_finite():
             raise ValueError(f"{field.name} cannot compare with {value!r}")
+        places = 2 if field.type is FieldType.money else 6
+        if number != number.quantize(Decimal(1).scaleb(-places)):
+            raise ValueError(f"{field.name} compares with at most {places} decimals, got {value!r}")
         return number
     if field.type is FieldType.integer:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -91,6 +91,8 @@ def check_parameter_value(spec: Parameter, value: Any) -> Any:
         low = Decimal(0) if low is None else low
         if number != number.quantize(Decimal("0.01")):
             raise ValueError(f"money has at most 2 decimals, got {value!r}")
+    if spec.type == "score" and number != number.quantize(Decimal("0.000001")):
+        raise ValueError(f"a score has at most 6 decimals, got {value!r}")
     if low is not None and number < low:
         raise ValueError(f"{number} is below the allowed minimum {low}")
     if high is not None and number > high:

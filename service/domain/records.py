@@ -140,6 +140,12 @@ _FRIENDLY = {
 }
 
 
+def _plain(value: Any) -> str:
+    """pydantic reports decimal bounds as "Decimal('…')": show the number only."""
+    text = str(value)
+    return text[9:-2] if text.startswith("Decimal('") and text.endswith("')") else text
+
+
 def _record_name(raw: Mapping[str, Any], loc: tuple[str | int, ...]) -> str | None:
     """The human name of the record a location points into: its id, else its position."""
     if len(loc) >= 2 and loc[0] in ("projects", "departments") and isinstance(loc[1], int):
@@ -157,7 +163,8 @@ def _problems_from(error: ValidationError, raw: Mapping[str, Any]) -> list[Probl
     out = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
-        message = _FRIENDLY.get(item["type"], item["msg"]).format(**item.get("ctx", {}))
+        ctx = {k: _plain(v) for k, v in item.get("ctx", {}).items()}
+        message = _FRIENDLY.get(item["type"], item["msg"]).format(**ctx)
         if item["type"] == "decimal_max_places" and loc and loc[-1] not in Project.model_fields:
             message = item["msg"]
         if (

@@ -13,8 +13,9 @@ Used as ../shared/notes/durable-rules.md says is safe in a server:
   action before ``delete_state``: the C engine leaves a new session's action context uninitialized
   until an action starts, and ``delete_state`` frees that garbage pointer (``free(): invalid pointer``,
   reproduced on a line that matched no rule; see docs/durable-rules-findings.md);
-- numbers are sent as numbers (money as whole fens, scores as floats of at most 6 decimals, which
-  keep their order exactly), never as text.
+- numbers are sent as whole numbers: money in fens, scores in millionths (scores and score literals
+  have at most 6 decimals), so every comparison is exact integer arithmetic; never floats (the C
+  engine rejects exponent notation such as 1e-06) and never text (text compares as text).
 Numeric error codes from the C engine are turned into :class:`EngineFailure` with a plain message.
 """
 
@@ -62,7 +63,7 @@ def _encoder(kind: FieldType) -> Callable[[Any], Any]:
     if kind is FieldType.money:
         return lambda v: int(v.scaleb(2))
     if kind is FieldType.score:
-        return float
+        return lambda v: int(v.scaleb(6))
     return lambda v: v
 
 
