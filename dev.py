@@ -85,6 +85,21 @@ def ensure_postgres() -> None:
     sys.exit(f"[dev] PostgreSQL is not reachable on {PG_HOST}:{PG_PORT}; the tests need it")
 
 
+def ensure_chromium() -> None:
+    """The report and browser tests drive Debian's Chromium (never a downloaded browser build)."""
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        say("installing Debian's chromium and chromium-driver for the browser tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", "fonts-noto-cjk"], check=False, env=env
+        )
+    if not Path("/usr/bin/chromium").exists():
+        say("warning: /usr/bin/chromium is missing; the browser tests will fail (apt-get install chromium)")
+
+
 def demo() -> int:
     ensure_venv()
     return run(BIN / "budget-rules", "demo", *sys.argv[2:], check=False)
@@ -93,6 +108,7 @@ def demo() -> int:
 def test() -> int:
     ensure_venv()
     ensure_postgres()
+    ensure_chromium()
     status = run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False)
     if status == 0:
         status = run(BIN / "budget-rules", "test", check=False)

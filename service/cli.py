@@ -18,6 +18,7 @@ from rich.console import Console
 
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.engine import ENGINES
+from service.simulation.command import simulate
 
 app = typer.Typer(
     name="budget-rules",
@@ -125,6 +126,9 @@ def run_recommendation(
         close: Callable[[], None] | None = getattr(matcher, "close", None)
         if close:
             close()
+
+
+app.command()(simulate)
 
 
 @app.command("review-disclosure")

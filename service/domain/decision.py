@@ -70,7 +70,7 @@ def allocate(request: BudgetRequest, ruleset: CompiledRuleset, outcomes: list[Li
     pool_shares, pool_left = fund_by_tier(to_fen(pool), urgent)
     from_envelope = [from_fen(env_shares.get(i, 0)) for i in range(n)]
     from_pool = [from_fen(pool_shares.get(i, 0)) for i in range(n)]
-    _explain_allocation(outcomes, from_envelope, from_pool)
+    explain_allocation(outcomes, from_envelope, from_pool)
     return Evaluation(
         request,
         ruleset,
@@ -83,7 +83,7 @@ def allocate(request: BudgetRequest, ruleset: CompiledRuleset, outcomes: list[Li
     )
 
 
-def _explain_allocation(outcomes: list[LineOutcome], from_envelope: list[Decimal], from_pool: list[Decimal]) -> None:
+def explain_allocation(outcomes: list[LineOutcome], from_envelope: list[Decimal], from_pool: list[Decimal]) -> None:
     for o, env, pool in zip(outcomes, from_envelope, from_pool, strict=True):
         if o.status is not None or o.amount <= 0:
             continue
