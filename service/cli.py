@@ -18,6 +18,7 @@ from rich.console import Console
 
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.engine import ENGINES
+from service.lifecycle.cli import ruleset_app
 from service.simulation.command import simulate
 
 app = typer.Typer(
@@ -299,6 +300,7 @@ audit_app = typer.Typer(help="The audit trail (HMAC hash chain).", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(ruleset_app, name="ruleset")
 
 
 def _settings() -> Any:

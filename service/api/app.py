@@ -19,6 +19,8 @@ from service.api.engines import Engines
 from service.api.errors import install_error_handlers
 from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
+from service.api.rulesets.endpoints import router as rulesets_router
+from service.api.rulesets.service import install_shipped
 from service.api.state import AppState
 from service.api.tokens.endpoints import router as tokens_router
 from service.settings import Settings
@@ -27,13 +29,15 @@ from service.storage.db import Database, upgrade_database
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: bool = True) -> FastAPI:
     settings = settings or Settings()
-    state = AppState(settings=settings, db=Database(settings.database_url), engines=Engines())
+    db = Database(settings.database_url)
+    state = AppState(settings=settings, db=db, engines=Engines(db))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await run_in_threadpool(upgrade_database, settings.database_url)
         if warm:
+            await run_in_threadpool(install_shipped, db, settings.audit_secret)
             await run_in_threadpool(state.engines.warm)
         try:
             yield
@@ -50,7 +54,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     app.state.budget_rules = state
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for router in (health_router, decisions_router, datasets_router, audit_router, tokens_router):
+    for router in (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router):
         app.include_router(router)
     return app
 

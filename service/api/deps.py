@@ -50,3 +50,10 @@ DATASET_READERS = Annotated[Actor, Depends(require("compiler", "analyst"))]
 DECISION_READERS = Annotated[Actor, Depends(require("compiler", "auditor"))]
 AUDITORS = Annotated[Actor, Depends(require("auditor"))]
 ADMINS = Annotated[Actor, Depends(require("admin"))]
+
+# Ruleset revisions (docs/rulesets.md): maintainers upload and propose, approvers approve, activate
+# and retire (never their own proposal), every role but admin reads; disclosure reviews are COMPILERS.
+MAINTAINERS = Annotated[Actor, Depends(require("maintainer"))]
+APPROVERS = Annotated[Actor, Depends(require("approver"))]
+RULESET_READERS = Annotated[Actor, Depends(require("maintainer", "approver", "auditor", "compiler", "analyst"))]
+IMPACT_PREVIEWERS = Annotated[Actor, Depends(require("maintainer", "approver", "analyst"))]

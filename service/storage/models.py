@@ -86,3 +86,45 @@ class TokenRow(SQLModel, table=True):
     role: str = Field(max_length=40)
     token_sha256: str = Field(max_length=64, unique=True)
     created_at: datetime
+
+
+class RulesetRevisionRow(SQLModel, table=True):
+    """One immutable ruleset revision (规则集版本): the ruleset file and every bound policy, as canonical JSON.
+
+    Content-addressed: ``revision`` is the first 12 hex digits of ``digest``. Only the lifecycle
+    columns (state, who/when, the active year range) change after the row is written.
+    """
+
+    __tablename__ = "ruleset_revisions"
+
+    ruleset_id: str = Field(primary_key=True, max_length=64)
+    revision: str = Field(primary_key=True, max_length=12)
+    digest: str = Field(max_length=80)
+    subject: str = Field(max_length=40)
+    state: str = Field(max_length=20, index=True)  # draft | proposed | approved | active | retired
+    ruleset_json: str
+    policies_json: str
+    warnings_json: str
+    file_from_year: int
+    file_to_year: int | None = None
+    active_from_year: int | None = None
+    active_to_year: int | None = None
+    created_at: datetime
+    created_by: str = Field(max_length=100)
+    proposed_by: str | None = Field(default=None, max_length=100)
+    proposed_at: datetime | None = None
+    approved_by: str | None = Field(default=None, max_length=100)
+    approved_at: datetime | None = None
+    activated_by: str | None = Field(default=None, max_length=100)
+    activated_at: datetime | None = None
+    retired_by: str | None = Field(default=None, max_length=100)
+    retired_at: datetime | None = None
+
+
+class RulesetActivationRow(SQLModel, table=True):
+    """The single row counting activations and retirements: workers reload their active map when it moves."""
+
+    __tablename__ = "ruleset_activation"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int

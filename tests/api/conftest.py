@@ -101,3 +101,52 @@ def small_request(demo: dict[str, Any], departments: int = 3) -> dict[str, Any]:
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+# ------------------------------------------------------------------ ruleset revisions (tests/api/test_rulesets*.py)
+
+
+def ruleset_files(ruleset_id: str = "wuding-county", **replace: str) -> dict[str, str]:
+    """The shipped files of a ruleset as ``propose`` uploads them, with text replaced in the ruleset file."""
+    from service.lifecycle.revisions import read_folder
+
+    files = read_folder(REPO, ruleset_id)
+    name = f"rulesets/{ruleset_id}.yaml"
+    for old, new in replace.items():
+        assert old in files[name], old
+        files[name] = files[name].replace(old, new)
+    return files
+
+
+def variant(n: int) -> dict[str, str]:
+    """A valid wuding-county revision that differs from the shipped one (and from every other n)."""
+    return ruleset_files(**{'fragment_below: "100000.00"': f'fragment_below: "{100000 + n}.00"'})
+
+
+def extra_token(app: FastAPI, role: str, name: str | None = None) -> str:
+    """One more token (maker-checker needs two people)."""
+    with app.state.budget_rules.db.transaction() as session:
+        return create_token(session, name or f"{role}-{uuid.uuid4().hex[:6]}", role, secret=SECRET)
+
+
+def revision_path(revision: str, action: str = "", ruleset_id: str = "wuding-county") -> str:
+    base = f"/v1/rulesets/{ruleset_id}/revisions/{revision}"
+    return f"{base}/{action}" if action else base
+
+
+def upload_revision(
+    client: TestClient, token: str, files: dict[str, str], *, draft: bool = False, ruleset_id: str = "wuding-county"
+) -> Any:
+    body = {"files": files, "reason": "test upload", "draft": draft}
+    return client.post(f"/v1/rulesets/{ruleset_id}/revisions", json=body, headers=bearer(token))
+
+
+def transition(client: TestClient, token: str, revision: str, action: str, **body: Any) -> Any:
+    body.setdefault("reason", f"test {action}")
+    return client.post(revision_path(revision, action), json=body, headers=bearer(token))
+
+
+def shipped_revision(ruleset_id: str = "wuding-county") -> str:
+    from service.policyfiles import Catalog
+
+    return Catalog.load().compile(ruleset_id).revision

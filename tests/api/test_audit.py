@@ -51,8 +51,8 @@ def test_chain_verifies_and_head_counts(
     head = client.get("/v1/audit/head", headers=bearer(tokens["auditor"])).json()
     assert head["count"] == result["count"] == head["seq"]
     assert head["chain_hash"] == result["head_hash"]
-    # 6 token records + 4 recommendations
-    assert head["count"] == 10
+    # 2 shipped rulesets installed + 6 token records + 4 recommendations
+    assert head["count"] == 12
     last = client.get(f"/v1/decisions/{decisions[-1]['decision_id']}", headers=bearer(tokens["auditor"])).json()
     assert last["chain_hash"] == head["chain_hash"]
 

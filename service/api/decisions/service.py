@@ -49,13 +49,10 @@ def _resolve_input(state: AppState, body: dict[str, Any]) -> tuple[dict[str, Any
 
 
 def _ruleset_for(state: AppState, request: BudgetRequest) -> CompiledRuleset:
-    ruleset_id = request.ruleset or DEFAULT_RULESET
-    compiled = state.engines.ruleset(ruleset_id)
-    if not compiled.effective.covers(request.fiscal_year):
-        raise UnknownRuleset(
-            f"ruleset {ruleset_id} is not effective for fiscal year {request.fiscal_year} "
-            f"(effective {compiled.effective.from_year}–{compiled.effective.to_year or 'onwards'})"
-        )
+    """The revision named by ``"ruleset": "id@revision"``, else the one active for the fiscal year."""
+    compiled = state.engines.resolve(request.ruleset or DEFAULT_RULESET, request.fiscal_year)
+    if compiled.subject != "project_lines":
+        raise UnknownRuleset(f"ruleset {compiled.id} judges {compiled.subject}, not project lines")
     return compiled
 
 
@@ -64,7 +61,8 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
     request = parse_budget_request(raw)
     compiled = _ruleset_for(state, request)
     decision_id = str(uuid.uuid4())
-    result = recommend(request, compiled, state.engines.matcher(compiled), decision_id=decision_id)
+    with state.engines.lease(compiled) as matcher:
+        result = recommend(request, compiled, matcher, decision_id=decision_id)
     row = DecisionRow(
         id=decision_id,
         created_at=utc_now(),
@@ -140,19 +138,20 @@ def differences(
 
 def replay(state: AppState, actor: audit.Actor, decision_id: str) -> tuple[dict[str, Any], int]:
     row = get_decision(state, decision_id)
-    try:
-        compiled = state.engines.ruleset(row.ruleset_id)
+    try:  # the recorded revision, compiled from the database: the files may have changed since
+        compiled = state.engines.revision(row.ruleset_id, row.ruleset_revision)
     except UnknownRuleset:
         compiled = None
     if compiled is None or compiled.digest != row.ruleset_digest:
         available = compiled.digest if compiled else "none"
         raise Conflict(
             f"ruleset {row.ruleset_id} revision {row.ruleset_revision} ({row.ruleset_digest}) is not available: "
-            f"the server has {available}; the decision cannot be replayed here",
+            f"the database has {available}; the decision cannot be replayed here",
             code="ruleset_revision_unavailable",
         )
     request = parse_budget_request(json.loads(row.input_json))
-    result = recommend(request, compiled, state.engines.matcher(compiled), decision_id=decision_id)
+    with state.engines.lease(compiled) as matcher:
+        result = recommend(request, compiled, matcher, decision_id=decision_id)
     replayed_text = canonical_json(result)
     recorded = json.loads(row.result_json)
     replayed = json.loads(replayed_text)

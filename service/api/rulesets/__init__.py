@@ -1,0 +1,1 @@
+"""Ruleset revisions over HTTP: propose, check, diff, impact, approve, activate, retire; disclosure reviews."""

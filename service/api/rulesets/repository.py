@@ -1,0 +1,73 @@
+"""Every query on ruleset revisions and the activation counter."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from service.storage.models import RulesetActivationRow, RulesetRevisionRow
+
+COUNTER_ID = 1
+ACTIVE = "active"
+
+
+def add(session: Session, row: RulesetRevisionRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def get(session: Session, ruleset_id: str, revision: str) -> RulesetRevisionRow | None:
+    return session.get(RulesetRevisionRow, (ruleset_id, revision))
+
+
+def revisions(session: Session, ruleset_id: str | None = None) -> list[RulesetRevisionRow]:
+    statement = select(RulesetRevisionRow)
+    if ruleset_id is not None:
+        statement = statement.where(RulesetRevisionRow.ruleset_id == ruleset_id)
+    statement = statement.order_by(col(RulesetRevisionRow.ruleset_id), col(RulesetRevisionRow.created_at))
+    return list(session.exec(statement).all())
+
+
+def has_revisions(session: Session, ruleset_id: str) -> bool:
+    statement = select(RulesetRevisionRow.revision).where(RulesetRevisionRow.ruleset_id == ruleset_id)
+    return session.exec(statement.limit(1)).first() is not None
+
+
+def active(session: Session, ruleset_id: str | None = None) -> list[RulesetRevisionRow]:
+    statement = select(RulesetRevisionRow).where(RulesetRevisionRow.state == ACTIVE)
+    if ruleset_id is not None:
+        statement = statement.where(RulesetRevisionRow.ruleset_id == ruleset_id)
+    return list(session.exec(statement.order_by(col(RulesetRevisionRow.active_from_year))).all())
+
+
+def lock_lifecycle(session: Session) -> RulesetActivationRow:
+    """Lock the counter row: life-cycle changes (and first-start installs) happen one at a time."""
+    statement = select(RulesetActivationRow).where(RulesetActivationRow.id == COUNTER_ID).with_for_update()
+    return session.exec(statement).one()
+
+
+def bump_activation(session: Session) -> int:
+    counter = lock_lifecycle(session)
+    counter.seq += 1
+    session.add(counter)
+    session.flush()
+    return counter.seq
+
+
+def activation_seq(engine: Engine) -> int:
+    """The counter, read without opening a write transaction (SQLite) — the per-request hot-swap check."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"SELECT seq FROM ruleset_activation WHERE id = {COUNTER_ID}")
+        row = cursor.fetchone()
+        cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    return int(row[0]) if row else 0
+
+
+def activation_seq_in(session: Session) -> int:
+    counter = session.get(RulesetActivationRow, COUNTER_ID)
+    return counter.seq if counter else 0
