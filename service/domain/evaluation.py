@@ -205,13 +205,12 @@ class Fold:
             entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
         entry["superseded_by"] = by.id
 
-    def _apply_group(
-        self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledGroupRule, others: list[str]
-    ) -> None:
+    def _apply_group(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledGroupRule, others: Others) -> None:
         flag = BoundAction("flag", code=rule.code)
+        shown = ", ".join(others.listed[:10]) + (f" …(+{others.count - 10})" if others.count > 10 else "")
         extra = {
-            "others": others,
-            "group_size": len(others) + 1,
+            "others": shown,
+            "group_size": others.count + 1,
             "amount_before": line.amount,
             "amount_after": line.amount,
             "effect": ZERO,
@@ -224,7 +223,7 @@ class Fold:
             )
             entry["superseded_by"] = line.terminated_by.id if line.terminated_by else None
             return
-        line.flags[rule.code] = {"code": rule.code, "others": others}
+        line.flags[rule.code] = {"code": rule.code, "others": list(others.listed), "others_count": others.count}
         line.fired.append(f"{policy.id}/{rule.rule_id}")
         self._explain(line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, "applied", ZERO, extra)
 
@@ -286,8 +285,8 @@ class Fold:
 
     def _group_flags(
         self, projects: Sequence[Project], facts: Sequence[LineFacts], matches: Matches
-    ) -> dict[tuple[int, str], list[tuple[CompiledGroupRule, list[str]]]]:
-        out: dict[tuple[int, str], list[tuple[CompiledGroupRule, list[str]]]] = {}
+    ) -> dict[tuple[int, str], list[tuple[CompiledGroupRule, Others]]]:
+        out: dict[tuple[int, str], list[tuple[CompiledGroupRule, Others]]] = {}
         for policy in self.ruleset.policies:
             for rule in policy.group_rules:
                 buckets: dict[tuple[Any, ...], list[int]] = {}
@@ -297,25 +296,63 @@ class Fold:
                         if None not in key:
                             buckets.setdefault(key, []).append(i)
                 for members in buckets.values():
-                    for i, others in _group_members(rule, members, facts):
-                        ids = sorted(projects[j].project_id for j in others)
-                        out.setdefault((i, policy.id), []).append((rule, ids))
+                    if len(members) < 2:
+                        continue
+                    for i, others in _group_members(rule, members, projects, facts):
+                        out.setdefault((i, policy.id), []).append((rule, others))
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Others:
+    """The other lines a cross-line flag names: the first MAX_LISTED ids (sorted) and how many in all."""
+
+    listed: tuple[str, ...]
+    count: int
+
+
+MAX_LISTED = 50  # a province-sized group would otherwise list thousands of ids on every line
+
+
+def _first_ids(sorted_ids: Sequence[str], exclude: set[str], limit: int = MAX_LISTED) -> tuple[str, ...]:
+    out: list[str] = []
+    for pid in sorted_ids:
+        if pid not in exclude:
+            out.append(pid)
+            if len(out) == limit:
+                break
+    return tuple(out)
+
+
 def _group_members(
-    rule: CompiledGroupRule, members: list[int], facts: Sequence[LineFacts]
-) -> list[tuple[int, list[int]]]:
+    rule: CompiledGroupRule, members: list[int], projects: Sequence[Project], facts: Sequence[LineFacts]
+) -> list[tuple[int, Others]]:
+    """Each member's others, in time linear in the group (lines of one subgroup share their others)."""
+    ids = sorted(projects[j].project_id for j in members)
     if rule.match == "groups":
         if len(members) < rule.min_size:
             return []
-        return [(i, [j for j in members if j != i]) for i in members]
-    pairs = []
+        return [(i, Others(_first_ids(ids, {projects[i].project_id}), len(members) - 1)) for i in members]
+    if len(rule.differ) != 1:  # several fields that must all differ: compare pairwise
+        pairs = []
+        for i in members:
+            others = [j for j in members if j != i and all(facts[i].get(f) != facts[j].get(f) for f in rule.differ)]
+            if others:
+                other_ids = sorted(projects[j].project_id for j in others)
+                pairs.append((i, Others(tuple(other_ids[:MAX_LISTED]), len(other_ids))))
+        return pairs
+    field_name = rule.differ[0]
+    subgroups: dict[Any, list[int]] = {}
     for i in members:
-        others = [j for j in members if j != i and all(facts[i].get(f) != facts[j].get(f) for f in rule.differ)]
-        if others:
-            pairs.append((i, others))
-    return pairs
+        subgroups.setdefault(facts[i].get(field_name), []).append(i)
+    unknown = {projects[j].project_id for j in subgroups.pop(None, [])}  # a missing field cannot be said to differ
+    result: list[tuple[int, Others]] = []
+    for subgroup in subgroups.values():
+        count = len(members) - len(subgroup) - len(unknown)
+        if count > 0:
+            shared = Others(_first_ids(ids, unknown | {projects[j].project_id for j in subgroup}), count)
+            result += [(i, shared) for i in subgroup]
+    return result
 
 
 def _act(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
