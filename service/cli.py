@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -85,10 +85,107 @@ def recommend(
     if engine not in ENGINES:
         _fail([f"error: --engine must be one of {', '.join(ENGINES)}"], 2)
     with _user_errors():
+        if fmt == "json":  # streamed: memory stays flat however many lines (see service/batch.py)
+            stream_recommendation(
+                request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine, output=output
+            )
+            return
         result = run_recommendation(
             request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
         )
         write_result(result, fmt, output)
+
+
+def _load_raw(
+    request_path: Path, envelope: str | None, ruleset: str | None, fiscal_year: int | None
+) -> tuple[dict[str, Any], Mapping[tuple[str, int], str]]:
+    from service.io.readers import read_request
+
+    loaded = read_request(request_path, fiscal_year=fiscal_year)
+    raw = dict(loaded.data)
+    if envelope is not None:
+        raw["envelope"] = _parse_envelope(envelope)
+    if ruleset is not None:
+        raw["ruleset"] = ruleset
+    return raw, loaded.origins
+
+
+def _compile_for(ruleset_id: str, fiscal_year: int) -> Any:
+    from service.domain.errors import UnknownRuleset
+    from service.policyfiles import Catalog
+
+    compiled = Catalog.load().compile(ruleset_id)
+    if compiled.subject != "project_lines":
+        raise UnknownRuleset(f"ruleset {ruleset_id} is about {compiled.subject} records: use review-disclosure")
+    if not compiled.effective.covers(fiscal_year):
+        raise UnknownRuleset(
+            f"ruleset {ruleset_id} is not effective for fiscal year {fiscal_year} "
+            f"(effective {compiled.effective.from_year}–{compiled.effective.to_year or 'onwards'})"
+        )
+    return compiled
+
+
+def stream_recommendation(
+    request_path: Path,
+    *,
+    envelope: str | None = None,
+    ruleset: str | None = None,
+    fiscal_year: int | None = None,
+    engine: str = "durable-rules",
+    output: Path | None = None,
+) -> None:
+    """The json result written as it is made; to a file, atomically (a temporary file renamed)."""
+    import os
+    import tempfile
+
+    from service.batch import recommend_stream
+    from service.domain.records import RequestValidator, parse_request
+    from service.engine import make_matcher
+
+    raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    header = RequestValidator(raw).header
+    if header is None:  # the request itself is wrong: report every problem, its lines' too
+        parse_request(raw, origins)
+        raise AssertionError("parse_request accepted a request whose header is invalid")
+    compiled = _compile_for(header.ruleset or DEFAULT_RULESET, header.fiscal_year)
+    matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
+    total = len(raw.get("projects") or [])
+    with _progress(total) as progress:
+        try:
+            if output is None:
+                out = sys.stdout
+                recommend_stream(raw, compiled, matcher, out, origins=origins, progress=progress)
+                out.write("\n")
+                out.flush()
+                return
+            folder = output.resolve().parent
+            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, delete=False, suffix=".part") as tmp:
+                try:
+                    recommend_stream(raw, compiled, matcher, tmp, origins=origins, progress=progress)
+                    tmp.write("\n")
+                except BaseException:
+                    tmp.close()
+                    os.unlink(tmp.name)
+                    raise
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp.name, 0o666 & ~umask)  # a temporary file is private; the result is not
+            os.replace(tmp.name, output)
+        finally:
+            getattr(matcher, "close", lambda: None)()
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long requests, when stderr is a terminal."""
+    if total < 20_000 or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("lines", total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
 
 
 def run_recommendation(
@@ -100,26 +197,12 @@ def run_recommendation(
     engine: str = "durable-rules",
 ) -> dict[str, Any]:
     from service.domain.decision import recommend as decide
-    from service.domain.errors import UnknownRuleset
     from service.domain.records import parse_request
     from service.engine import make_matcher
-    from service.io.readers import read_request
-    from service.policyfiles import Catalog
 
-    loaded = read_request(request_path, fiscal_year=fiscal_year)
-    raw = dict(loaded.data)
-    if envelope is not None:
-        raw["envelope"] = _parse_envelope(envelope)
-    if ruleset is not None:
-        raw["ruleset"] = ruleset
-    request = parse_request(raw, loaded.origins)
-    ruleset_id = request.ruleset or DEFAULT_RULESET
-    compiled = Catalog.load().compile(ruleset_id)
-    if not compiled.effective.covers(request.fiscal_year):
-        raise UnknownRuleset(
-            f"ruleset {ruleset_id} is not effective for fiscal year {request.fiscal_year} "
-            f"(effective {compiled.effective.from_year}–{compiled.effective.to_year or 'onwards'})"
-        )
+    raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    request = parse_request(raw, origins)
+    compiled = _compile_for(request.ruleset or DEFAULT_RULESET, request.fiscal_year)
     matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
     try:
         return decide(request, compiled, matcher)

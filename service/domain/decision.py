@@ -8,7 +8,7 @@ decides which rule conditions hold) and returns the result as JSON-ready data (C
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from service.domain.evaluation import CANCELLED, EXCLUDED, Fold, LineOutcome
 from service.domain.explain import money_words
 from service.domain.facts import LineFacts, request_facts
 from service.domain.money import ZERO, from_fen, money_text, to_fen
-from service.domain.records import BudgetRequest
+from service.domain.records import BudgetRequest, Department
 from service.domain.ruleset import CompiledRuleset
 
 STATUSES = (EXCLUDED, CANCELLED, "reduced", "funded")
@@ -56,83 +56,104 @@ def allocate(request: BudgetRequest, ruleset: CompiledRuleset, outcomes: list[Li
     n = len(outcomes)
     if request.envelope is None:
         return Evaluation(request, ruleset, outcomes, [None] * n, [ZERO] * n, pool, ZERO, pool)
-    claims = [
-        Claim(i, o.project.project_id, o.tier if o.tier is not None else 0, to_fen(o.amount))
+    candidates = [
+        Candidate(i, o.project.project_id, o.tier, to_fen(o.amount), o.project.urgent)
         for i, o in enumerate(outcomes)
         if o.status is None and o.amount > 0
     ]
-    env_shares, env_left = fund_by_tier(to_fen(request.envelope), claims)
-    urgent = [
-        Claim(c.index, c.project_id, c.tier, c.amount - env_shares[c.index])
-        for c in claims
-        if outcomes[c.index].project.urgent and c.amount > env_shares[c.index]
-    ]
-    pool_shares, pool_left = fund_by_tier(to_fen(pool), urgent)
+    env_shares, pool_shares, env_left, pool_left = share_envelope(to_fen(request.envelope), to_fen(pool), candidates)
     from_envelope = [from_fen(env_shares.get(i, 0)) for i in range(n)]
     from_pool = [from_fen(pool_shares.get(i, 0)) for i in range(n)]
-    explain_allocation(outcomes, from_envelope, from_pool)
+    for o, env, from_the_pool in zip(outcomes, from_envelope, from_pool, strict=True):
+        if o.status is None:
+            o.explanations += allocation_explanations(o.tier, o.amount, env, from_the_pool)
     return Evaluation(
-        request,
-        ruleset,
-        outcomes,
-        list(from_envelope),
-        from_pool,
-        pool,
-        from_fen(env_left),
-        from_fen(pool_left),
+        request, ruleset, outcomes, list(from_envelope), from_pool, pool, from_fen(env_left), from_fen(pool_left)
     )
 
 
-def explain_allocation(outcomes: list[LineOutcome], from_envelope: list[Decimal], from_pool: list[Decimal]) -> None:
-    for o, env, pool in zip(outcomes, from_envelope, from_pool, strict=True):
-        if o.status is not None or o.amount <= 0:
-            continue
-        if env < o.amount:
-            o.explanations.append(
-                {
-                    "policy": "envelope-allocation",
-                    "rule": "tier-order",
-                    "outcome": "applied",
-                    "action": "allocate",
-                    "effect": money_text(env - o.amount),
-                    "reason": {
-                        "zh": f"年度可安排财力不足以全额安排第{o.tier}档：按档次顺序与比例安排{money_words(env)}元"
-                        f"（政策后金额{money_words(o.amount)}元）。",
-                        "en": f"The envelope cannot fund tier {o.tier} in full: funded in tier order and pro rata, "
-                        f"{money_words(env)} of the {money_words(o.amount)} left after the policies.",
-                    },
-                    "citation": ENVELOPE_CITATION,
-                    "facts": {"tier": o.tier, "after_policies": money_text(o.amount)},
-                    "params": {},
-                }
-            )
-        if pool > 0:
-            o.explanations.append(
-                {
-                    "policy": "pool-allocation",
-                    "rule": "urgent-shortfall",
-                    "outcome": "applied",
-                    "action": "allocate_from_pool",
-                    "effect": money_text(pool),
-                    "reason": {
-                        "zh": f"该项目属亟需支持的领域，从收回统筹资金中安排{money_words(pool)}元弥补缺口。",
-                        "en": f"The line serves an area in urgent need: {money_words(pool)} of reclaimed idle funds "
-                        "cover part of its shortfall.",
-                    },
-                    "citation": POOL_CITATION,
-                    "facts": {"urgent": True, "shortfall": money_text(o.amount - env)},
-                    "params": {},
-                }
-            )
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A line that takes part in the allocation: not excluded or cancelled, amount > 0 (in fens)."""
+
+    index: int
+    project_id: str
+    tier: int | None
+    amount: int
+    urgent: bool
+
+
+def share_envelope(
+    envelope: int, pool: int, candidates: Sequence[Candidate]
+) -> tuple[dict[int, int], dict[int, int], int, int]:
+    """Tiers in order from the envelope, then urgent shortfalls from the pool (all in fens).
+
+    Returns the envelope shares, the pool shares, and what is left of each.
+    """
+    claims = [Claim(c.index, c.project_id, c.tier if c.tier is not None else 0, c.amount) for c in candidates]
+    env_shares, env_left = fund_by_tier(envelope, claims)
+    urgent = {c.index for c in candidates if c.urgent}
+    shortfalls = [
+        Claim(c.index, c.project_id, c.tier, c.amount - env_shares[c.index])
+        for c in claims
+        if c.index in urgent and c.amount > env_shares[c.index]
+    ]
+    pool_shares, pool_left = fund_by_tier(pool, shortfalls)
+    return env_shares, pool_shares, env_left, pool_left
+
+
+def allocation_explanations(tier: int | None, amount: Decimal, env: Decimal, pool: Decimal) -> list[dict[str, Any]]:
+    """Why a line got less than its amount after the policies, or something from the pool."""
+    out: list[dict[str, Any]] = []
+    if amount <= 0:
+        return out
+    if env < amount:
+        out.append(
+            {
+                "policy": "envelope-allocation",
+                "rule": "tier-order",
+                "outcome": "applied",
+                "action": "allocate",
+                "effect": money_text(env - amount),
+                "reason": {
+                    "zh": f"年度可安排财力不足以全额安排第{tier}档：按档次顺序与比例安排{money_words(env)}元"
+                    f"（政策后金额{money_words(amount)}元）。",
+                    "en": f"The envelope cannot fund tier {tier} in full: funded in tier order and pro rata, "
+                    f"{money_words(env)} of the {money_words(amount)} left after the policies.",
+                },
+                "citation": ENVELOPE_CITATION,
+                "facts": {"tier": tier, "after_policies": money_text(amount)},
+                "params": {},
+            }
+        )
+    if pool > 0:
+        out.append(
+            {
+                "policy": "pool-allocation",
+                "rule": "urgent-shortfall",
+                "outcome": "applied",
+                "action": "allocate_from_pool",
+                "effect": money_text(pool),
+                "reason": {
+                    "zh": f"该项目属亟需支持的领域，从收回统筹资金中安排{money_words(pool)}元弥补缺口。",
+                    "en": f"The line serves an area in urgent need: {money_words(pool)} of reclaimed idle funds "
+                    "cover part of its shortfall.",
+                },
+                "citation": POOL_CITATION,
+                "facts": {"urgent": True, "shortfall": money_text(amount - env)},
+                "params": {},
+            }
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------- result document
 
 
-def _status(o: LineOutcome, recommended: Decimal) -> str:
-    if o.status is not None:
-        return o.status
-    return "reduced" if recommended < o.project.requested else "funded"
+def line_status(terminal: str | None, recommended: Decimal, requested: Decimal) -> str:
+    if terminal is not None:
+        return terminal
+    return "reduced" if recommended < requested else "funded"
 
 
 def _line_json(o: LineOutcome, env: Decimal | None, pool: Decimal) -> dict[str, Any]:
@@ -148,71 +169,102 @@ def _line_json(o: LineOutcome, env: Decimal | None, pool: Decimal) -> dict[str, 
         "recommended": money_text(recommended),
         "allocated_from_pool": money_text(pool),
         "reclaimed": money_text(o.reclaimed),
-        "status": _status(o, recommended),
+        "status": line_status(o.status, recommended, p.requested),
         "tier": o.tier,
         "flags": list(o.flags.values()),
         "explanations": o.explanations,
     }
 
 
+@dataclass(frozen=True, slots=True)
+class LineSums:
+    """What the summary needs of one line (money in fens)."""
+
+    department_id: str
+    status: str
+    requested: int
+    after_policies: int
+    recommended: int
+    reclaimed: int
+    allocated_from_pool: int
+
+
 _SUMMED = ("requested", "after_policies", "recommended", "reclaimed", "allocated_from_pool")
+_ORDER = ("requested", "after_policies", "recommended", "cut", "reclaimed", "allocated_from_pool")
 
 
-def _totals(lines: Sequence[dict[str, Any]]) -> tuple[dict[str, Decimal], dict[str, int]]:
-    sums = dict.fromkeys(_SUMMED, ZERO)
+def _totals(lines: Iterable[LineSums]) -> tuple[dict[str, int], dict[str, int]]:
+    sums = dict.fromkeys(_SUMMED, 0)
     counts = dict.fromkeys(STATUSES, 0)
     for line in lines:
         for k in _SUMMED:
-            sums[k] += Decimal(line[k])
-        counts[line["status"]] += 1
+            sums[k] += getattr(line, k)
+        counts[line.status] += 1
     sums["cut"] = sums["requested"] - sums["after_policies"]
     return sums, counts
 
 
-def _money_map(values: dict[str, Decimal], order: Sequence[str]) -> dict[str, str]:
-    return {k: money_text(values[k]) for k in order}
+def _money_map(values: dict[str, int], order: Sequence[str]) -> dict[str, str]:
+    return {k: money_text(from_fen(values[k])) for k in order}
+
+
+def summarize(
+    lines: Sequence[LineSums], departments: Sequence[Department], reserve_envelope: Decimal, reserve_pool: Decimal
+) -> dict[str, Any]:
+    """The summary of CONTRACT.md: totals, counts by status, and the same per department."""
+    sums, counts = _totals(lines)
+    sums["reserve_envelope"] = to_fen(reserve_envelope)
+    sums["reserve_pool"] = to_fen(reserve_pool)
+    sums["reserve"] = sums["reserve_envelope"] + sums["reserve_pool"]
+    per_department: dict[str, list[LineSums]] = {}
+    for line in lines:
+        per_department.setdefault(line.department_id, []).append(line)
+    by_department = []
+    for d in departments:
+        members = per_department.get(d.department_id)
+        if not members:
+            continue
+        d_sums, d_counts = _totals(members)
+        by_department.append(
+            {"department_id": d.department_id, "name": d.name, "totals": _money_map(d_sums, _ORDER), "counts": d_counts}
+        )
+    return {
+        "totals": _money_map(sums, (*_ORDER, "reserve_envelope", "reserve_pool", "reserve")),
+        "counts": counts,
+        "departments": by_department,
+    }
+
+
+def document_head(request: BudgetRequest | Any, ruleset: CompiledRuleset, decision_id: str | None) -> dict[str, Any]:
+    return {
+        "decision_id": decision_id or str(uuid.uuid4()),
+        "ruleset": ruleset.ref(),
+        "fiscal_year": request.fiscal_year,
+        "envelope": money_text(request.envelope) if request.envelope is not None else None,
+    }
 
 
 def result_document(evaluation: Evaluation, decision_id: str | None = None) -> dict[str, Any]:
     """The result JSON of CONTRACT.md (money as two-decimal strings; lines in request order)."""
-    lines = [
-        _line_json(o, env, pool)
-        for o, env, pool in zip(evaluation.outcomes, evaluation.from_envelope, evaluation.from_pool, strict=True)
-    ]
-    sums, counts = _totals(lines)
-    sums["reserve_envelope"] = evaluation.reserve_envelope
-    sums["reserve_pool"] = evaluation.reserve_pool
-    sums["reserve"] = evaluation.reserve_envelope + evaluation.reserve_pool
-    order = ("requested", "after_policies", "recommended", "cut", "reclaimed", "allocated_from_pool")
-    per_department: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        per_department.setdefault(line["department_id"], []).append(line)
-    departments = []
-    for d in evaluation.request.departments:
-        members = per_department.get(d.department_id, [])
-        if not members:
-            continue
-        d_sums, d_counts = _totals(members)
-        departments.append(
-            {
-                "department_id": d.department_id,
-                "name": d.name,
-                "totals": _money_map(d_sums, order),
-                "counts": d_counts,
-            }
+    lines = []
+    sums = []
+    for o, env, pool in zip(evaluation.outcomes, evaluation.from_envelope, evaluation.from_pool, strict=True):
+        line = _line_json(o, env, pool)
+        lines.append(line)
+        recommended = (env if env is not None else o.amount) + pool
+        sums.append(
+            LineSums(
+                o.project.department_id,
+                line["status"],
+                to_fen(o.project.requested),
+                to_fen(o.amount),
+                to_fen(recommended),
+                to_fen(o.reclaimed),
+                to_fen(pool),
+            )
         )
-    return {
-        "decision_id": decision_id or str(uuid.uuid4()),
-        "ruleset": evaluation.ruleset.ref(),
-        "fiscal_year": evaluation.request.fiscal_year,
-        "envelope": money_text(evaluation.request.envelope) if evaluation.request.envelope is not None else None,
-        "lines": lines,
-        "summary": {
-            "totals": _money_map(sums, (*order, "reserve_envelope", "reserve_pool", "reserve")),
-            "counts": counts,
-            "departments": departments,
-        },
-    }
+    summary = summarize(sums, evaluation.request.departments, evaluation.reserve_envelope, evaluation.reserve_pool)
+    return {**document_head(evaluation.request, evaluation.ruleset, decision_id), "lines": lines, "summary": summary}
 
 
 def recommend(

@@ -55,6 +55,7 @@ class LineOutcome:
     # shadow, so only rules that would really have changed the line are listed, with their amounts.
     shadow_amount: Decimal = ZERO
     shadow_tier: int | None = None
+    flag_precedence: dict[str, int] = field(default_factory=dict)  # which policy added each flag
 
 
 def _fact_json(name: str, value: Any) -> Any:
@@ -103,28 +104,40 @@ class Fold:
 
     def run(self, request: BudgetRequest, facts: Sequence[LineFacts], matches: Matches) -> list[LineOutcome]:
         departments = request.department_map()
-        group_flags = self._group_flags(request.projects, facts, matches)
-        base_tiers = self.ruleset.base_tiers
-        outcomes = []
-        for i, project in enumerate(request.projects):
-            line = LineOutcome(
-                project=project,
-                department_name=departments[project.department_id].name,
-                facts=facts[i],
-                amount=project.requested,
-                tier=base_tiers.get(project.kind.value),
+        ids = [p.project_id for p in request.projects]
+        group_flags = self.group_flags(ids, facts, matches)
+        return [
+            self.fold_line(
+                project, departments[project.department_id].name, facts[i], matches[i], group_flags.get(i, {})
             )
-            matched = matches[i]
-            for policy in self.ruleset.policies:
-                if policy.group_rules:
-                    for group_rule, others in group_flags.get((i, policy.id), ()):
-                        self._apply_group(line, policy, group_rule, others)
-                    continue
-                rule = next((r for r in policy.rules if r.key in matched), None)
-                if rule is not None:
-                    self._apply(line, policy, rule)
-            outcomes.append(line)
-        return outcomes
+            for i, project in enumerate(request.projects)
+        ]
+
+    def fold_line(
+        self,
+        project: Project,
+        department_name: str,
+        facts: LineFacts,
+        matched: frozenset[str],
+        group_flags: Mapping[str, list[tuple[CompiledGroupRule, Others]]],
+    ) -> LineOutcome:
+        """One line through every policy in precedence order (cross-line results given)."""
+        line = LineOutcome(
+            project=project,
+            department_name=department_name,
+            facts=facts,
+            amount=project.requested,
+            tier=self.ruleset.base_tiers.get(project.kind.value),
+        )
+        for policy in self.ruleset.policies:
+            if policy.group_rules:
+                for group_rule, others in group_flags.get(policy.id, ()):
+                    self.apply_group(line, policy, group_rule, others)
+                continue
+            rule = next((r for r in policy.rules if r.key in matched), None)
+            if rule is not None:
+                self._apply(line, policy, rule)
+        return line
 
     def _apply(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
         if line.status is not None and policy.on_terminated == "supersede":
@@ -205,7 +218,7 @@ class Fold:
             entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
         entry["superseded_by"] = by.id
 
-    def _apply_group(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledGroupRule, others: Others) -> None:
+    def apply_group(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledGroupRule, others: Others) -> None:
         flag = BoundAction("flag", code=rule.code)
         shown = ", ".join(others.listed[:10]) + (f" …(+{others.count - 10})" if others.count > 10 else "")
         extra = {
@@ -224,6 +237,7 @@ class Fold:
             entry["superseded_by"] = line.terminated_by.id if line.terminated_by else None
             return
         line.flags[rule.code] = {"code": rule.code, "others": list(others.listed), "others_count": others.count}
+        line.flag_precedence.setdefault(rule.code, policy.precedence)
         line.fired.append(f"{policy.id}/{rule.rule_id}")
         self._explain(line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, "applied", ZERO, extra)
 
@@ -283,10 +297,14 @@ class Fold:
 
     # -------------------------------------------------------------- cross-line rules
 
-    def _group_flags(
-        self, projects: Sequence[Project], facts: Sequence[LineFacts], matches: Matches
-    ) -> dict[tuple[int, str], list[tuple[CompiledGroupRule, Others]]]:
-        out: dict[tuple[int, str], list[tuple[CompiledGroupRule, Others]]] = {}
+    def group_flags(
+        self, ids: Sequence[str], facts: Sequence[LineFacts], matches: Matches
+    ) -> dict[int, dict[str, list[tuple[CompiledGroupRule, Others]]]]:
+        """Cross-line results: for each line index, by policy id, the group rules it meets and its others.
+
+        ``facts`` need only hold the fields the group rules compare.
+        """
+        out: dict[int, dict[str, list[tuple[CompiledGroupRule, Others]]]] = {}
         for policy in self.ruleset.policies:
             for rule in policy.group_rules:
                 buckets: dict[tuple[Any, ...], list[int]] = {}
@@ -298,8 +316,8 @@ class Fold:
                 for members in buckets.values():
                     if len(members) < 2:
                         continue
-                    for i, others in _group_members(rule, members, projects, facts):
-                        out.setdefault((i, policy.id), []).append((rule, others))
+                    for i, others in _group_members(rule, members, ids, facts):
+                        out.setdefault(i, {}).setdefault(policy.id, []).append((rule, others))
         return out
 
 
@@ -325,32 +343,32 @@ def _first_ids(sorted_ids: Sequence[str], exclude: set[str], limit: int = MAX_LI
 
 
 def _group_members(
-    rule: CompiledGroupRule, members: list[int], projects: Sequence[Project], facts: Sequence[LineFacts]
+    rule: CompiledGroupRule, members: list[int], project_ids: Sequence[str], facts: Sequence[LineFacts]
 ) -> list[tuple[int, Others]]:
     """Each member's others, in time linear in the group (lines of one subgroup share their others)."""
-    ids = sorted(projects[j].project_id for j in members)
+    ids = sorted(project_ids[j] for j in members)
     if rule.match == "groups":
         if len(members) < rule.min_size:
             return []
-        return [(i, Others(_first_ids(ids, {projects[i].project_id}), len(members) - 1)) for i in members]
+        return [(i, Others(_first_ids(ids, {project_ids[i]}), len(members) - 1)) for i in members]
     if len(rule.differ) != 1:  # several fields that must all differ: compare pairwise
         pairs = []
         for i in members:
             others = [j for j in members if j != i and all(facts[i].get(f) != facts[j].get(f) for f in rule.differ)]
             if others:
-                other_ids = sorted(projects[j].project_id for j in others)
+                other_ids = sorted(project_ids[j] for j in others)
                 pairs.append((i, Others(tuple(other_ids[:MAX_LISTED]), len(other_ids))))
         return pairs
     field_name = rule.differ[0]
     subgroups: dict[Any, list[int]] = {}
     for i in members:
         subgroups.setdefault(facts[i].get(field_name), []).append(i)
-    unknown = {projects[j].project_id for j in subgroups.pop(None, [])}  # a missing field cannot be said to differ
+    unknown = {project_ids[j] for j in subgroups.pop(None, [])}  # a missing field cannot be said to differ
     result: list[tuple[int, Others]] = []
     for subgroup in subgroups.values():
         count = len(members) - len(subgroup) - len(unknown)
         if count > 0:
-            shared = Others(_first_ids(ids, unknown | {projects[j].project_id for j in subgroup}), count)
+            shared = Others(_first_ids(ids, unknown | {project_ids[j] for j in subgroup}), count)
             result += [(i, shared) for i in subgroup]
     return result
 
@@ -400,6 +418,7 @@ def _set_tier(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) ->
 def _flag(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
     code = action.code or ""
     line.flags[code] = flag_of(action, line.facts)
+    line.flag_precedence.setdefault(code, policy.precedence)
     return True
 
 

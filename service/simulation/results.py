@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from service.domain.decision import explain_allocation
+from service.domain.decision import allocation_explanations
 from service.domain.evaluation import LineOutcome
 from service.domain.money import money_text
 from service.domain.records import BudgetRequest
@@ -104,11 +104,11 @@ def _explained(e: Evaluated, request: BudgetRequest, lines: list[int], engine: s
         chosen = sorted(outcomes)
         recommended = e.results.recommended
         pool = e.results.from_pool
-        explain_allocation(
-            [outcomes[i] for i in chosen],
-            [Decimal(int(recommended[i] - pool[i])).scaleb(-2) for i in chosen],
-            [Decimal(int(pool[i])).scaleb(-2) for i in chosen],
-        )
+        for i in chosen:
+            o = outcomes[i]
+            if o.status is None:
+                env = Decimal(int(recommended[i] - pool[i])).scaleb(-2)
+                o.explanations += allocation_explanations(o.tier, o.amount, env, Decimal(int(pool[i])).scaleb(-2))
     return outcomes
 
 
