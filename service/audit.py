@@ -72,12 +72,18 @@ def append(
     *,
     actor: Actor,
     action: str,
-    input_doc: Any,
-    result_doc: Any,
+    input_doc: Any = None,
+    result_doc: Any = None,
     subject: str | None = None,
     ruleset: dict[str, str] | None = None,
+    input_json: str | None = None,
+    result_json: str | None = None,
 ) -> AuditRecordRow:
-    """Append one record to the chain inside the caller's transaction (committed by the caller)."""
+    """Append one record to the chain inside the caller's transaction (committed by the caller).
+
+    The input and result are given as documents, or (to serialize a large result once) as their
+    canonical JSON text already made with :func:`canonical_json`.
+    """
     head = _locked_head(session)
     package_version, engine_version = versions()
     row = AuditRecordRow(
@@ -87,8 +93,8 @@ def append(
         actor_role=actor.role,
         action=action,
         subject=subject,
-        input_json=canonical_json(input_doc),
-        result_json=canonical_json(result_doc),
+        input_json=input_json if input_json is not None else canonical_json(input_doc),
+        result_json=result_json if result_json is not None else canonical_json(result_doc),
         ruleset_id=ruleset["id"] if ruleset else None,
         ruleset_revision=ruleset["revision"] if ruleset else None,
         ruleset_digest=ruleset["digest"] if ruleset else None,

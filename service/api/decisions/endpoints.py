@@ -4,7 +4,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from service.api.decisions import service
 from service.api.decisions.repository import DecisionFilter
@@ -48,7 +48,8 @@ def _summary(row: DecisionRow) -> dict[str, Any]:
 def create_recommendation(body: JsonObject, state: State, actor: COMPILERS) -> Any:
     """The result document of CONTRACT.md, recorded with its audit record."""
     row = service.recommend_and_record(state, actor, body)
-    return json.loads(row.result_json)
+    # The stored canonical text is the response: no second parse and re-encode of a large result.
+    return Response(content=row.result_json, media_type="application/json")
 
 
 @router.get("/v1/decisions", response_model=DecisionPage)

@@ -89,7 +89,7 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
             action="recommendation",
             subject=decision_id,
             input_doc=audit_input,
-            result_doc=json.loads(row.result_json),
+            result_json=row.result_json,  # serialized once: a 10,000-line result is megabytes
             ruleset=compiled.ref(),
         )
         row.audit_seq, row.chain_hash = record.seq, record.chain_hash
