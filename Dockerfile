@@ -37,6 +37,7 @@ COPY policies ./policies
 COPY rulesets ./rulesets
 COPY schemas ./schemas
 COPY demo ./demo
+COPY simulations ./simulations
 COPY migrations ./migrations
 COPY alembic.ini ./
 RUN mkdir -p /app/data && chown budget:budget /app/data

@@ -242,7 +242,20 @@ class Catalog:
 
 
 def with_parameters(ruleset: RulesetFile, overrides: Mapping[str, Mapping[str, Any]]) -> RulesetFile:
-    """A copy of the ruleset with some policies' parameters replaced (what-if analysis)."""
+    """A copy of the ruleset with some policies' parameters replaced (what-if analysis).
+
+    Naming a policy the ruleset does not bind is an error: silently ignoring it would make every
+    variant of a what-if identical.
+    """
+    bound = {b.policy for b in ruleset.policies}
+    unknown = sorted(set(overrides) - bound)
+    if unknown:
+        raise InvalidPolicy(
+            [
+                Problem((pid,), f"ruleset {ruleset.id} binds no policy {pid!r} (it binds {', '.join(sorted(bound))})")
+                for pid in unknown
+            ]
+        )
     bindings = []
     for b in ruleset.policies:
         extra = overrides.get(b.policy)

@@ -21,6 +21,8 @@ from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
 from service.api.rulesets.endpoints import router as rulesets_router
 from service.api.rulesets.service import install_shipped
+from service.api.simulations import service as simulations
+from service.api.simulations.endpoints import router as simulations_router
 from service.api.state import AppState
 from service.api.tokens.endpoints import router as tokens_router
 from service.settings import Settings
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             await run_in_threadpool(upgrade_database, settings.database_url)
+            await run_in_threadpool(simulations.sweep_app, app)  # jobs whose worker died while we were down
         if warm:
             await run_in_threadpool(install_shipped, db, settings.audit_secret)
             await run_in_threadpool(state.engines.warm)
@@ -54,7 +57,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     app.state.budget_rules = state
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for router in (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router):
+    routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
+    for router in (*routers, simulations_router):
         app.include_router(router)
     return app
 

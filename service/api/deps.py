@@ -57,3 +57,7 @@ MAINTAINERS = Annotated[Actor, Depends(require("maintainer"))]
 APPROVERS = Annotated[Actor, Depends(require("approver"))]
 RULESET_READERS = Annotated[Actor, Depends(require("maintainer", "approver", "auditor", "compiler", "analyst"))]
 IMPACT_PREVIEWERS = Annotated[Actor, Depends(require("maintainer", "approver", "analyst"))]
+
+# Simulation jobs (docs/simulations.md, "HTTP API"): analysts start them; analysts and auditors read them.
+SIMULATION_RUNNERS = Annotated[Actor, Depends(require("analyst"))]
+SIMULATION_READERS = Annotated[Actor, Depends(require("analyst", "auditor"))]

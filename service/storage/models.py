@@ -128,3 +128,34 @@ class RulesetActivationRow(SQLModel, table=True):
 
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     seq: int
+
+
+class SimulationJobRow(SQLModel, table=True):
+    """One simulation job (模拟任务) started over HTTP: its scenario, state, progress, and when done its outputs.
+
+    ``state``: queued → running → succeeded | failed. ``pid``/``host`` name the worker process and
+    ``heartbeat_at`` its last sign of life: a job whose worker is gone (or silent for too long) is marked
+    failed, never succeeded. Transitions are conditional updates, so a late worker cannot overwrite one.
+    """
+
+    __tablename__ = "simulation_jobs"
+
+    id: str = Field(primary_key=True, max_length=36)
+    created_at: datetime = Field(index=True)
+    created_by: str = Field(max_length=200)
+    created_role: str = Field(max_length=40)
+    scenario_id: str = Field(max_length=64)
+    scenario_json: str  # the scenario as submitted (dataset may be {"dataset_id": …})
+    state: str = Field(max_length=20, index=True)  # queued | running | succeeded | failed
+    progress_done: int = 0
+    progress_total: int = 0
+    progress_message: str | None = Field(default=None, max_length=200)
+    error: str | None = None
+    pid: int | None = None
+    host: str | None = Field(default=None, max_length=255)
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    finished_at: datetime | None = None
+    result_json: str | None = None
+    report_html: str | None = None
+    audit_seq: int = 0  # the simulation.start record
