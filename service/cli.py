@@ -298,8 +298,8 @@ def validate(
         warnings: list[str] = []
         for ruleset_id, r in compiled.items():
             source = catalog.ruleset_paths.get(ruleset_id, ruleset_id)
-            errors += [str(p) for p in limit_problems(r, source)]
-            warnings += [str(f.problem) for f in check_ruleset(r, source)]
+            errors += [str(p) for p in limit_problems(r, source, catalog.policy_paths)]
+            warnings += [str(f.problem) for f in check_ruleset(r, source, catalog.policy_paths)]
             typer.echo(f"{ruleset_id}: {len(r.policies)} policies, revision {r.revision}, {r.digest}")
         for line in warnings:
             err.print(f"warning: {line}", markup=False)

@@ -15,7 +15,7 @@ Engine limits (rules per ruleset, conditions per rule) are checked by the engine
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -101,7 +101,11 @@ def _never_holds(node: Node) -> str | None:
     return None
 
 
-def check_ruleset(ruleset: CompiledRuleset, source: str = "ruleset") -> list[Finding]:
+def check_ruleset(
+    ruleset: CompiledRuleset, source: str = "ruleset", policy_sources: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """Warnings: a rule's names its policy file (``policy_sources``), a band's the ruleset (its parameters)."""
+    policy_sources = policy_sources or {}
     findings: list[Finding] = []
     for policy in ruleset.policies:
         for j, rule in enumerate(policy.rules):
@@ -110,7 +114,14 @@ def check_ruleset(ruleset: CompiledRuleset, source: str = "ruleset") -> list[Fin
                 f"{f} {b.words()} is empty" for f in rule.fields if (b := band_of(rule, f)) is not None and b.empty()
             ]
             for text in ([reason] if reason else []) + band_reasons:
-                findings.append(_warn(source, policy.id, ("rules", j, "when"), f"condition can never hold: {text}"))
+                findings.append(
+                    _warn(
+                        policy_sources.get(policy.id, source),
+                        policy.id,
+                        ("rules", j, "when"),
+                        f"condition can never hold: {text}",
+                    )
+                )
     findings += _check_bands(ruleset, source)
     return findings
 

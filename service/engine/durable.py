@@ -25,7 +25,7 @@ import contextlib
 import itertools
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import durable_rules_engine as _engine  # type: ignore[import-not-found]
@@ -106,8 +106,14 @@ def count_conditions(expr: Any) -> int:
     return 1
 
 
-def limit_problems(ruleset: CompiledRuleset, source: str = "ruleset") -> list[Problem]:
-    """Rules and conditions beyond what durable-rules can take, in a maintainer's words."""
+def limit_problems(
+    ruleset: CompiledRuleset, source: str = "ruleset", policy_sources: Mapping[str, str] | None = None
+) -> list[Problem]:
+    """Rules and conditions beyond what durable-rules can take, in a maintainer's words.
+
+    A rule's problem names its policy file when ``policy_sources`` says where it is.
+    """
+    policy_sources = policy_sources or {}
     problems: list[Problem] = []
     if len(ruleset.match_rules) > MAX_RULES:
         problems.append(
@@ -132,7 +138,7 @@ def limit_problems(ruleset: CompiledRuleset, source: str = "ruleset") -> list[Pr
                             f"{MAX_CONDITIONS_PER_RULE} in one rule: split it into several rules"
                         ),
                         record=f"policy {policy.id}",
-                        source=source,
+                        source=policy_sources.get(policy.id, source),
                     )
                 )
     return problems
