@@ -67,6 +67,8 @@ def read_yaml(path: Path) -> Any:
         place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         reason = getattr(error, "problem", None) or str(error)
         raise InvalidPolicy([Problem((), f"{place}invalid YAML: {reason}", source=where)]) from None
+    except RecursionError:  # e.g. "[[[[…": the composer recurses once per level
+        raise InvalidPolicy([Problem((), "invalid YAML: nested too deeply", source=where)]) from None
 
 
 def parse_model(model: type[Model], data: Any, source: str) -> Model:
@@ -76,7 +78,7 @@ def parse_model(model: type[Model], data: Any, source: str) -> Model:
         problems = []
         for item in error.errors(include_url=False):
             loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-            message = item["msg"]
+            message = item["msg"].removeprefix("Value error, ")
             if item["type"] == "extra_forbidden":
                 message = "unknown field"
             elif item["type"] == "missing":
