@@ -27,6 +27,7 @@ from service.api.state import AppState
 from service.api.tokens.endpoints import router as tokens_router
 from service.settings import Settings
 from service.storage.db import Database, upgrade_database
+from service.web import install as install_web
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: bool = True) -> FastAPI:
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)
+    install_web(app)  # the web pages under /ui/ and their local static files (service/web, docs/web.md)
     return app
 
 

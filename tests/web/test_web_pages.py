@@ -1,0 +1,285 @@
+"""The web pages without a browser: sign-in, roles (hidden buttons AND refused POSTs), CSRF, language,
+error pages, the ruleset life cycle and a rollback through the forms. The app is the API's own
+(``create_app``) on a temporary SQLite database; the browser walk is in test_web_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service.api import create_app
+from service.api.tokens.service import create_token, revoke_token
+from service.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "demo" / "wuding-county-2021.json"
+SECRET = "web-pages-test-secret"
+ROLES = ("compiler", "analyst", "maintainer", "approver", "auditor", "admin")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    url = f"sqlite:///{tmp_path_factory.mktemp('webdb') / 'budget-rules.sqlite3'}"
+    return create_app(Settings(database_url=url, audit_secret=SECRET, environment="test"))
+
+
+@pytest.fixture(scope="module")
+def started(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def new_token(app: FastAPI, role: str, name: str | None = None) -> str:
+    with app.state.budget_rules.db.transaction() as session:
+        return create_token(session, name or f"{role}-{uuid.uuid4().hex[:6]}", role, secret=SECRET)
+
+
+@pytest.fixture(scope="module")
+def tokens(app: FastAPI, started: TestClient) -> dict[str, str]:
+    return {role: new_token(app, role) for role in ROLES}
+
+
+def browser(app: FastAPI, token: str | None = None) -> TestClient:
+    """A client of its own (its own cookie jar), signed in with ``token``."""
+    client = TestClient(app, follow_redirects=False)
+    if token:
+        response = client.post("/ui/login", data={"token": token, "next": "/ui/"})
+        assert response.status_code == 303, response.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def small_request(departments: int = 3) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
+    data["departments"] = data["departments"][:departments]
+    kept = {d["department_id"] for d in data["departments"]}
+    data["projects"] = [p for p in data["projects"] if p["department_id"] in kept]
+    data["envelope"] = "3000000.00"
+    return data
+
+
+@pytest.fixture(scope="module")
+def decision_id(app: FastAPI, tokens: dict[str, str]) -> str:
+    """A recommendation made through the recommend page (a JSON upload)."""
+    client = browser(app, tokens["compiler"])
+    page = client.get("/ui/recommend")
+    assert page.status_code == 200
+    upload = ("request.json", json.dumps(small_request(), ensure_ascii=False).encode(), "application/json")
+    response = client.post("/ui/recommend", data={"csrf": csrf_of(page.text)}, files=[("files", upload)])
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith("/ui/decisions/")
+    return location.rsplit("/", 1)[1]
+
+
+def test_root_redirects_and_pages_need_sign_in(app: FastAPI, started: TestClient) -> None:
+    client = browser(app)
+    assert client.get("/").headers["location"] == "/ui/"
+    response = client.get("/ui/decisions")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/login?next=%2Fui%2Fdecisions"
+    assert client.get("/ui/login").status_code == 200
+    assert client.get("/ui/static/app.css").status_code == 200
+    assert client.get("/ui/static/app.js").status_code == 200
+
+
+def test_sign_in_sets_a_strict_http_only_cookie(app: FastAPI, tokens: dict[str, str]) -> None:
+    client = browser(app)
+    refused = client.post("/ui/login", data={"token": "br_wrong"})
+    assert refused.status_code == 401
+    assert "set-cookie" not in refused.headers
+    response = client.post("/ui/login", data={"token": tokens["auditor"], "next": "https://evil.example/"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/ui/"  # only local targets
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert tokens["auditor"] not in response.headers["location"]
+    assert client.get("/ui/").status_code == 200
+
+
+def test_a_revoked_token_signs_the_browser_out(app: FastAPI, started: TestClient) -> None:
+    name = f"gone-{uuid.uuid4().hex[:6]}"
+    client = browser(app, new_token(app, "auditor", name))
+    assert client.get("/ui/audit").status_code == 200
+    with app.state.budget_rules.db.transaction() as session:
+        revoke_token(session, name, secret=SECRET)
+    assert client.get("/ui/audit").status_code == 303
+
+
+PAGES = {
+    "/ui/recommend": {"compiler"},
+    "/ui/decisions": {"compiler", "auditor"},
+    "/ui/audit": {"auditor"},
+    "/ui/rulesets": {"compiler", "analyst", "maintainer", "approver", "auditor"},
+    "/ui/rulesets/wuding-county": {"compiler", "analyst", "maintainer", "approver", "auditor"},
+    "/ui/simulations": {"analyst", "auditor"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_admits_the_api_roles_only(
+    app: FastAPI, tokens: dict[str, str], decision_id: str, role: str
+) -> None:
+    client = browser(app, tokens[role])
+    home = client.get("/ui/")
+    assert home.status_code == 200
+    pages = {**PAGES, f"/ui/decisions/{decision_id}": {"compiler", "auditor"}}
+    for path, allowed in pages.items():
+        response = client.get(path)
+        assert response.status_code == (200 if role in allowed else 403), (path, role)
+        if role not in allowed:
+            assert 'id="error-message"' in response.text
+        else:
+            html = response.text
+            assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+            assert not re.search(r'(src|href)="(https?:)?//', html), "external asset"
+        if path in ("/ui/recommend", "/ui/audit", "/ui/simulations"):  # the menu shows only what the role may open
+            assert (f'href="{path}"' in home.text) == (role in allowed), (path, role)
+
+
+def test_result_page_download_and_replay(app: FastAPI, tokens: dict[str, str], decision_id: str) -> None:
+    compiler = browser(app, tokens["compiler"])
+    page = compiler.get(f"/ui/decisions/{decision_id}")
+    assert page.text.count('<tbody class="line"') == len(small_request()["projects"])
+    assert 'id="replay"' not in page.text  # replay is for auditors
+    refused = compiler.post(f"/ui/decisions/{decision_id}/replay", data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 403
+    download = compiler.get(f"/ui/decisions/{decision_id}/result.xlsx")
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert download.content[:2] == b"PK"
+
+    auditor = browser(app, tokens["auditor"])
+    page = auditor.get(f"/ui/decisions/{decision_id}")
+    assert 'id="replay"' in page.text
+    assert auditor.post(f"/ui/decisions/{decision_id}/replay", data={}).status_code == 403  # no CSRF token
+    assert auditor.post(f"/ui/decisions/{decision_id}/replay", data={"csrf": "0" * 64}).status_code == 403
+    replayed = auditor.post(f"/ui/decisions/{decision_id}/replay", data={"csrf": csrf_of(page.text)})
+    assert replayed.status_code == 200
+    assert 'id="replay-result"' in replayed.text and "alert good" in replayed.text
+    audit = auditor.get("/ui/audit")
+    assert 'data-ok="true"' in audit.text
+
+
+def test_language_switch_is_remembered(app: FastAPI, tokens: dict[str, str]) -> None:
+    client = browser(app, tokens["compiler"])
+    assert "预算建议" in client.get("/ui/").text
+    english = client.get("/ui/?lang=en")
+    assert "Recommend" in english.text and "br_lang=en" in english.headers["set-cookie"]
+    assert "Welcome" in client.get("/ui/decisions").text or "Decisions" in client.get("/ui/decisions").text
+    assert "Decisions &amp; audit" in client.get("/ui/").text
+    assert "欢迎" in client.get("/ui/?lang=zh").text
+
+
+def test_a_bad_upload_shows_every_problem(app: FastAPI, tokens: dict[str, str]) -> None:
+    client = browser(app, tokens["compiler"])
+    csrf = csrf_of(client.get("/ui/recommend").text)
+    files = [
+        ("files", ("departments.csv", b"department_id,name\nD001,\n", "text/csv")),
+        ("files", ("projects.csv", b"project_id,department_id\n", "text/csv")),
+    ]
+    response = client.post("/ui/recommend", data={"csrf": csrf}, files=files)  # no fiscal year for CSV
+    assert response.status_code == 422
+    assert "fiscal" in response.text.lower()
+    nothing = client.post("/ui/recommend", data={"csrf": csrf})
+    assert nothing.status_code == 422
+
+
+def _upload(app: FastAPI, maintainer: str, threshold: str) -> str:
+    from service.lifecycle.revisions import read_folder
+
+    files = read_folder(REPO, "wuding-county")
+    name = "rulesets/wuding-county.yaml"
+    files[name] = files[name].replace('fragment_below: "100000.00"', f'fragment_below: "{threshold}"')
+    with TestClient(app) as api:
+        response = api.post(
+            "/v1/rulesets/wuding-county/revisions",
+            json={"files": files, "reason": "web test"},
+            headers={"Authorization": f"Bearer {maintainer}"},
+        )
+    assert response.status_code == 201, response.text
+    return str(response.json()["revision"])
+
+
+def _step(client: TestClient, revision: str, action: str, **form: str) -> Any:
+    path = f"/ui/rulesets/wuding-county/revisions/{revision}"
+    csrf = csrf_of(client.get(path).text)
+    return client.post(f"{path}/{action}", data={"csrf": csrf, "reason": f"web {action}", **form})
+
+
+def test_maker_checker_and_rollback_through_the_forms(app: FastAPI, tokens: dict[str, str]) -> None:
+    engines = app.state.budget_rules.engines
+    shipped = next(a.revision for a in engines.active_revisions("wuding-county"))
+    maker_name = f"maker-{uuid.uuid4().hex[:6]}"
+    maker = new_token(app, "maintainer", maker_name)
+    revision = _upload(app, maker, "110000.00")
+    path = f"/ui/rulesets/wuding-county/revisions/{revision}"
+
+    maintainer = browser(app, maker)
+    page = maintainer.get(path)
+    assert 'id="do-approve"' not in page.text and 'id="no-actions"' in page.text
+    assert _step(maintainer, revision, "approve").status_code == 403  # role refused, button or not
+
+    # the same person holding an approver token (same name) is refused by the maker-checker rule
+    with app.state.budget_rules.db.transaction() as session:
+        revoke_token(session, maker_name, secret=SECRET)
+    same = browser(app, new_token(app, "approver", maker_name))
+    refused = _step(same, revision, "approve")
+    assert refused.status_code == 409 and maker_name in refused.text
+
+    approver = browser(app, tokens["approver"])
+    page = approver.get(path)
+    assert 'id="do-approve"' in page.text and "fragment_below" in page.text  # the button and the diff
+    assert _step(approver, revision, "approve", reason="").status_code == 422  # a reason is required
+    assert _step(approver, revision, "approve").headers["location"].endswith("?done=approve")
+    activated = _step(approver, revision, "activate", replaces=shipped)
+    assert activated.status_code == 303
+    assert [a.revision for a in engines.active_revisions("wuding-county")] == [revision]
+
+    # rollback: a maintainer proposes the retired shipped revision again, an approver approves and activates
+    other = browser(app, tokens["maintainer"])
+    assert _step(other, shipped, "propose").status_code == 303
+    assert _step(approver, shipped, "approve").status_code == 303
+    assert _step(approver, shipped, "activate", replaces=revision).status_code == 303
+    assert [a.revision for a in engines.active_revisions("wuding-county")] == [shipped]
+    listing = approver.get("/ui/rulesets/wuding-county").text
+    assert f'data-revision="{revision}" data-state="retired"' in listing
+
+
+def test_impact_preview_and_simulation_pages(app: FastAPI, tokens: dict[str, str]) -> None:
+    with TestClient(app) as api:
+        created = api.post(
+            "/v1/datasets",
+            content=json.dumps(small_request(), ensure_ascii=False).encode(),
+            headers={"Authorization": f"Bearer {tokens['compiler']}"},
+        )
+    dataset = created.json()["id"]
+    revision = _upload(app, tokens["maintainer"], "130000.00")
+    analyst = browser(app, tokens["analyst"])
+    path = f"/ui/rulesets/wuding-county/revisions/{revision}"
+    page = analyst.get(path)
+    assert f'value="{dataset}"' in page.text  # analysts pick a stored dataset
+    preview = analyst.post(f"{path}/impact", data={"csrf": csrf_of(page.text), "dataset_id": dataset})
+    assert preview.status_code == 200 and 'id="impact-result"' in preview.text
+    sims = analyst.get("/ui/simulations")
+    assert 'id="start-form"' in sims.text and 'value="what-if"' in sims.text
+    auditor = browser(app, tokens["auditor"])
+    assert 'id="start-form"' not in auditor.get("/ui/simulations").text
+    csrf = csrf_of(auditor.get("/ui/simulations").text)
+    assert auditor.post("/ui/simulations", data={"csrf": csrf, "scenario": "what-if"}).status_code == 403
+    missing = analyst.get(f"/ui/simulations/{uuid.uuid4()}")
+    assert missing.status_code == 404
