@@ -455,13 +455,20 @@ def db_upgrade() -> None:
 def token_create(
     name: Annotated[str, typer.Option(help="who or what the token is for")],
     role: Annotated[str, typer.Option(help="compiler, analyst, maintainer, approver, auditor or admin")],
+    expires_days: Annotated[
+        int | None, typer.Option(min=1, max=3650, help="refuse the token after this many days")
+    ] = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
+    from datetime import timedelta
+
     from service.api.tokens.service import create_token
+    from service.storage.db import utc_now
 
     settings, db = _database()
+    expires_at = utc_now() + timedelta(days=expires_days) if expires_days else None
     with _service_errors(), db.transaction() as session:
-        token = create_token(session, name, role, secret=settings.audit_secret)
+        token = create_token(session, name, role, secret=settings.audit_secret, expires_at=expires_at)
     db.dispose()
     typer.echo(token)
 

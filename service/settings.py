@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     environment: str = "development"
     max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     workers: int = Field(default=1, ge=1)
+    rate_limit_per_minute: int = Field(default=6000, ge=0)  # per caller (token, else address) and worker; 0 = off
+    rate_limit_burst: int = Field(default=6000, ge=1)  # requests a caller may send at once
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

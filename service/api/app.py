@@ -21,6 +21,7 @@ from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
 from service.api.rulesets.endpoints import router as rulesets_router
 from service.api.rulesets.service import install_shipped
+from service.api.security import RateLimitMiddleware, SecurityHeadersMiddleware
 from service.api.simulations import service as simulations
 from service.api.simulations.endpoints import router as simulations_router
 from service.api.state import AppState
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     app.state.budget_rules = state
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    app.add_middleware(SecurityHeadersMiddleware)
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)

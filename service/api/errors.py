@@ -16,6 +16,7 @@
     ├── RequestValidationError         422     invalid_parameters    query/path parameters
     ├── HTTPException (routing)        404/405 not_found / method_not_allowed
     ├── OperationalError (database)    503     database_unavailable
+    ├── DataError, OverflowError       422     invalid_parameters    a number too large for the database
     └── other DBAPIError (database)    500     storage_error         nothing was committed
 
 Envelope: ``{"error": {"code", "message", "details": [{"loc": [...], "message": ...}]}}``.
@@ -29,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, Problem, UnknownRuleset
@@ -143,6 +144,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(
             503, "database_unavailable", "the database is unreachable; try again later", headers={"Retry-After": "5"}
         )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_: Request, error: Exception) -> JSONResponse:
+        # e.g. ?offset=10**22: SQLite cannot bind it (OverflowError), PostgreSQL refuses it (DataError)
+        log.warning("value out of the database's range: %s", type(error).__name__)
+        message = "a value is out of the range the database can store; nothing was recorded"
+        return envelope(422, "invalid_parameters", message, [{"loc": ["query"], "message": message}])
 
     @app.exception_handler(DBAPIError)
     async def _storage(_: Request, error: DBAPIError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
 
@@ -86,6 +87,7 @@ class TokenRow(SQLModel, table=True):
     role: str = Field(max_length=40)
     token_sha256: str = Field(max_length=64, unique=True)
     created_at: datetime
+    expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # NULL: never expires
 
 
 class RulesetRevisionRow(SQLModel, table=True):

@@ -54,12 +54,17 @@ def bump_activation(session: Session) -> int:
     return counter.seq
 
 
+_ACTIVATION_SEQ_QMARK = "SELECT seq FROM ruleset_activation WHERE id = ?"
+_ACTIVATION_SEQ_FORMAT = "SELECT seq FROM ruleset_activation WHERE id = %s"
+
+
 def activation_seq(engine: Engine) -> int:
     """The counter, read without opening a write transaction (SQLite) — the per-request hot-swap check."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(f"SELECT seq FROM ruleset_activation WHERE id = {COUNTER_ID}")
+        qmark = engine.dialect.paramstyle == "qmark"  # sqlite3 takes ?, psycopg %s: bound either way
+        cursor.execute(_ACTIVATION_SEQ_QMARK if qmark else _ACTIVATION_SEQ_FORMAT, (COUNTER_ID,))
         row = cursor.fetchone()
         cursor.close()
         raw.rollback()

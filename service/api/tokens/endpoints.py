@@ -1,19 +1,25 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Response
 
 from service.api.deps import ADMINS, State
 from service.api.tokens.schemas import TokenCreate, TokenCreated
 from service.api.tokens.service import create_token, revoke_token
+from service.storage.db import utc_now
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
 
 
 @router.post("", status_code=201, response_model=TokenCreated)
 def create(body: TokenCreate, state: State, actor: ADMINS) -> TokenCreated:
+    expires_at = utc_now() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     with state.db.transaction() as session:
-        token = create_token(session, body.name, body.role, secret=state.settings.audit_secret, actor=actor)
-    return TokenCreated(name=body.name, role=body.role, token=token)
+        token = create_token(
+            session, body.name, body.role, secret=state.settings.audit_secret, actor=actor, expires_at=expires_at
+        )
+    return TokenCreated(name=body.name, role=body.role, token=token, expires_at=expires_at)
 
 
 @router.delete("/{name}", status_code=204)

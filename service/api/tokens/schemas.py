@@ -1,14 +1,18 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+
+from pydantic import BaseModel, Field
 
 
 class TokenCreate(BaseModel):
     name: str
     role: str
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650, description="omitted: never expires")
 
 
 class TokenCreated(BaseModel):
     name: str
     role: str
     token: str  # shown once
+    expires_at: datetime | None = None

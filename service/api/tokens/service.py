@@ -1,4 +1,7 @@
-"""Token life cycle. The plaintext exists only in the return value of :func:`create_token`."""
+"""Token life cycle. The plaintext exists only in the return value of :func:`create_token`.
+
+A token may carry an expiry (``expires_at``, aware UTC); an expired token is refused like a revoked one.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -13,7 +17,7 @@ from service import audit
 from service.api.errors import Conflict, NotFound, Unauthenticated
 from service.api.tokens import repository
 from service.domain.errors import InvalidInput, Problem
-from service.storage.db import utc_now
+from service.storage.db import as_utc, utc_now
 from service.storage.models import TokenRow
 
 ROLES = ("compiler", "analyst", "maintainer", "approver", "auditor", "admin")
@@ -37,21 +41,39 @@ def _check(name: str, role: str) -> None:
         raise InvalidInput(problems)
 
 
-def create_token(session: Session, name: str, role: str, *, secret: str, actor: audit.Actor = SYSTEM) -> str:
-    """Create a token named ``name`` with ``role`` and return its plaintext (shown once, never stored)."""
+def create_token(
+    session: Session,
+    name: str,
+    role: str,
+    *,
+    secret: str,
+    actor: audit.Actor = SYSTEM,
+    expires_at: datetime | None = None,
+) -> str:
+    """Create a token named ``name`` with ``role`` and return its plaintext (shown once, never stored).
+
+    ``expires_at`` (optional): from then on the token is refused (401), as if revoked.
+    """
     _check(name, role)
     if repository.by_name(session, name) is not None:
         raise Conflict(f"a token named {name!r} already exists; revoke it first", code="token_exists")
     plaintext = "br_" + secrets.token_urlsafe(32)
-    session.add(TokenRow(name=name, role=role, token_sha256=token_hash(plaintext), created_at=utc_now()))
+    expires_at = as_utc(expires_at) if expires_at is not None else None
+    row = TokenRow(
+        name=name, role=role, token_sha256=token_hash(plaintext), created_at=utc_now(), expires_at=expires_at
+    )
+    session.add(row)
     session.flush()
+    input_doc: dict[str, str] = {"name": name, "role": role}
+    if expires_at is not None:
+        input_doc["expires_at"] = expires_at.isoformat()
     audit.append(
         session,
         secret,
         actor=actor,
         action="token.create",
         subject=name,
-        input_doc={"name": name, "role": role},
+        input_doc=input_doc,
         result_doc={"created": True},
     )
     return plaintext
@@ -75,10 +97,12 @@ def revoke_token(session: Session, name: str, *, secret: str, actor: audit.Actor
     )
 
 
-def authenticate(session: Session, presented: str) -> audit.Actor:
-    """The actor behind a bearer token; the stored hash is compared in constant time."""
+def authenticate(session: Session, presented: str, now: datetime | None = None) -> audit.Actor:
+    """The actor behind a bearer token; the stored hash is compared in constant time; expired tokens refused."""
     digest = token_hash(presented)
     row = repository.by_hash(session, digest)
     if row is None or not hmac.compare_digest(row.token_sha256, digest):
         raise Unauthenticated("invalid or revoked token")
+    if row.expires_at is not None and as_utc(row.expires_at) <= (now or utc_now()):
+        raise Unauthenticated("the token has expired")
     return audit.Actor(name=row.name, role=row.role)
