@@ -11,16 +11,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from service.domain.policy import Policy
 from service.domain.ruleset import RulesetFile
+from service.simulation.scenario import Scenario
 
-SCHEMAS: dict[str, type[Policy] | type[RulesetFile]] = {
+SCHEMAS: dict[str, type[BaseModel]] = {
     "policy.schema.json": Policy,
     "ruleset.schema.json": RulesetFile,
+    "scenario.schema.json": Scenario,
 }
 
 
-def schema_text(model: type[Policy] | type[RulesetFile]) -> str:
+def schema_text(model: type[BaseModel]) -> str:
     schema: dict[str, Any] = model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -51,6 +51,16 @@ class RevisionContent:
     def policies_json(self) -> str:
         return canonical_json({pid: p.model_dump(mode="json", by_alias=True) for pid, p in self.policies.items()})
 
+    def write_tree(self, root: Path) -> Path:
+        """The revision as a source tree (rulesets/ and policies/; JSON is YAML), e.g. for a simulation."""
+        (root / "rulesets").mkdir(parents=True, exist_ok=True)
+        (root / "policies").mkdir(parents=True, exist_ok=True)
+        (root / "rulesets" / f"{self.ruleset.id}.yaml").write_text(self.ruleset_json(), encoding="utf-8")
+        for pid, policy in self.policies.items():
+            text = canonical_json(policy.model_dump(mode="json", by_alias=True))
+            (root / "policies" / f"{pid}.yaml").write_text(text, encoding="utf-8")
+        return root
+
     @classmethod
     def of(cls, ruleset: RulesetFile, policies: Mapping[str, Policy]) -> RevisionContent:
         bound = {b.policy: policies[b.policy] for b in ruleset.policies if b.policy in policies}

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from service.domain.errors import UnknownRuleset
 from service.domain.records import BudgetRequest, parse_request
 from service.domain.ruleset import CompiledRuleset
 from service.policyfiles import default_root
@@ -133,7 +134,14 @@ class _Preparer:
     def __init__(self, scenario: Scenario, columns: Columns, root: Path) -> None:
         self.scenario = scenario
         self.columns = columns
-        self.catalog = ruleset_catalog(scenario.ruleset, root)
+        self.catalog = ruleset_catalog(scenario.ruleset_id, root)
+        pinned = scenario.pinned_revision
+        if pinned is not None:
+            found = compile_variant(self.catalog, scenario.ruleset_id, {}, ()).revision
+            if found != pinned:
+                raise UnknownRuleset(
+                    f"the scenario pins {scenario.ruleset}, but the ruleset files here are revision {found}"
+                )
         self._rulesets: dict[str, CompiledRuleset] = {}
         self._columns: dict[str, Columns] = {}
         self._groups: dict[tuple[str, Any], GroupMembership] = {}
@@ -141,7 +149,7 @@ class _Preparer:
     def prepare(self, job: Job) -> Prepared:
         rule_key = json.dumps([job.params, job.disabled], sort_keys=True, default=str)
         if rule_key not in self._rulesets:
-            self._rulesets[rule_key] = compile_variant(self.catalog, self.scenario.ruleset, job.params, job.disabled)
+            self._rulesets[rule_key] = compile_variant(self.catalog, self.scenario.ruleset_id, job.params, job.disabled)
         ruleset = self._rulesets[rule_key]
         t_key = json.dumps([t.model_dump(mode="json") for t in job.transforms])
         if t_key not in self._columns:

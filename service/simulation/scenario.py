@@ -164,11 +164,22 @@ class Scenario(_Strict):
     title: Bilingual
     description: Bilingual | None = None
     dataset: Dataset
-    ruleset: str = Field(pattern=SLUG)
+    ruleset: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{0,62}[a-z0-9](@[0-9a-f]{12})?$",
+        description="the baseline ruleset, optionally pinned to a revision: wuding-county@a014971af71e",
+    )
     verify: Verification = Field(default_factory=Verification)
     changed_lines: int = Field(default=200, ge=0, le=100_000, description="changed lines listed per variant")
     variants: list[Variant] = Field(default_factory=list, max_length=1000)
     sweeps: list[Sweep] = Field(default_factory=list, max_length=100)
+
+    @property
+    def ruleset_id(self) -> str:
+        return self.ruleset.partition("@")[0]
+
+    @property
+    def pinned_revision(self) -> str | None:
+        return self.ruleset.partition("@")[2] or None
 
     @model_validator(mode="after")
     def _names(self) -> Scenario:

@@ -375,3 +375,17 @@ def test_role_matrix(client: TestClient, tokens: dict[str, str], tiny_job: Any) 
     for p in READ_PATHS:
         missing = client.get(f"/v1/simulations/no-such-job{p}", headers=bearer(tokens["analyst"]))
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_jobs_simulate_the_revision_stored_for_the_year_or_the_one_they_pin(app: FastAPI) -> None:
+    from service.api.simulations.worker import stored_revision
+    from service.policyfiles import Catalog
+
+    db = app.state.budget_rules.db
+    shipped = Catalog.load().compile("wuding-county")
+    assert stored_revision(db, "wuding-county", 2021).digest == shipped.digest  # installed and active
+    assert stored_revision(db, f"wuding-county@{shipped.revision}", 2021).digest == shipped.digest
+    with pytest.raises(LookupError, match="no approved revision"):
+        stored_revision(db, "wuding-county@000000000000", 2021)
+    with pytest.raises(LookupError, match="active for fiscal year 2020"):
+        stored_revision(db, "wuding-county", 2020)

@@ -220,12 +220,9 @@ def _referenced_problems(document: dict[str, Any], root: Path, own_dataset: bool
     if safe and not (root / str(path)).is_file():
         problems.append(Problem(("dataset", "path"), f"no file {path!r} in the repository"))
     ruleset = document.get("ruleset")
-    if (
-        isinstance(ruleset, str)
-        and re.fullmatch(SLUG, ruleset)
-        and not (root / "rulesets" / f"{ruleset}.yaml").is_file()
-    ):
-        problems.append(Problem(("ruleset",), f"no ruleset {ruleset!r}"))
+    ruleset_id = ruleset.partition("@")[0] if isinstance(ruleset, str) else None
+    if ruleset_id and re.fullmatch(SLUG, ruleset_id) and not (root / "rulesets" / f"{ruleset_id}.yaml").is_file():
+        problems.append(Problem(("ruleset",), f"no ruleset {ruleset_id!r}"))
     return problems
 
 
@@ -235,7 +232,7 @@ def _semantic_problems(scenario: Any, root: Path) -> list[Problem]:
     from service.simulation.jobs import expand
 
     problems: list[Problem] = []
-    catalog = ruleset_catalog(scenario.ruleset, root)
+    catalog = ruleset_catalog(scenario.ruleset_id, root)
     jobs = expand(scenario)
     where: dict[str, tuple[str | int, ...]] = {"baseline": ("ruleset",)}
     where |= {f"variant/{v.name}": ("variants", i) for i, v in enumerate(scenario.variants)}
@@ -246,13 +243,13 @@ def _semantic_problems(scenario: Any, root: Path) -> list[Problem]:
         for job in chosen:
             where[job.key] = ("sweeps", i)
         checked += chosen
-    bound = {b.policy for b in catalog.rulesets[scenario.ruleset].policies}
+    bound = {b.policy for b in catalog.rulesets[scenario.ruleset_id].policies}
     seen: set[str] = set()
     for job in checked:
         unknown = sorted(set(job.params) - bound)
         if unknown:  # compile_variant ignores them: the run would silently change nothing
             loc = where.get(job.key, ())
-            problems.append(Problem(loc, f"ruleset {scenario.ruleset} binds no policy {', '.join(unknown)}"))
+            problems.append(Problem(loc, f"ruleset {scenario.ruleset_id} binds no policy {', '.join(unknown)}"))
             continue
         key = json.dumps([job.params, job.disabled], sort_keys=True, default=str)
         if key in seen:
@@ -261,7 +258,7 @@ def _semantic_problems(scenario: Any, root: Path) -> list[Problem]:
         loc = where.get(job.key, ())
         label = f"at {', '.join(f'{k}={v}' for k, v in job.point.items())}: " if job.point else ""
         try:
-            compile_variant(catalog, scenario.ruleset, job.params, job.disabled)
+            compile_variant(catalog, scenario.ruleset_id, job.params, job.disabled)
         except (InvalidPolicy, InvalidInput) as error:
             problems += [Problem(loc, f"{label}{_where(p)}{p.message}") for p in error.problems]
         except BudgetRulesError as error:

@@ -18,18 +18,23 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from service.api.datasets import repository as datasets
 from service.api.simulations import repository, service
 from service.domain.errors import InvalidInput, InvalidPolicy
 from service.settings import Settings
 from service.storage.db import Database, utc_now
+
+if TYPE_CHECKING:
+    from service.lifecycle.revisions import RevisionContent
 
 log = logging.getLogger("budget_rules.simulation_worker")
 PLANNED_WORKERS = 8  # tasks are planned as for 8 workers (about 16 progress steps), whatever runs them
@@ -119,11 +124,45 @@ def run(db: Database, row: Any, workers: int, progress: Any) -> tuple[dict[str, 
     else:
         request = load_dataset(scenario, root)
     columns = from_request(request)
-    with _executor(workers) as executor, open_backend(executor, max(workers, PLANNED_WORKERS)) as backend:
-        evaluated = evaluate_jobs(scenario, request, columns, backend, root, progress)
+    with tempfile.TemporaryDirectory(prefix="budget-rules-simulation-") as folder:
+        revision_root = stored_revision(db, scenario.ruleset, request.fiscal_year).write_tree(Path(folder))
+        with _executor(workers) as executor, open_backend(executor, max(workers, PLANNED_WORKERS)) as backend:
+            evaluated = evaluate_jobs(scenario, request, columns, backend, revision_root, progress)
     document = build_document(scenario, request, evaluated)
     document["scenario"]["dataset"] = submission.dataset_ref
     return document, render_report(document)
+
+
+def stored_revision(db: Database, ref: str, fiscal_year: int) -> RevisionContent:
+    """The revision a job simulates: the one it pins (``id@revision``), else the one active for the year.
+
+    Jobs run on the revisions stored in the database, as recommendations do, never on whatever files
+    the server happens to have.
+    """
+    from service.api.rulesets import repository as revisions
+    from service.lifecycle.revisions import RevisionContent
+
+    ruleset_id, _, pinned = ref.partition("@")
+    with db.transaction() as session:
+        if pinned:
+            row = revisions.get(session, ruleset_id, pinned)
+            if row is None or row.state not in ("approved", "active", "retired"):
+                raise LookupError(f"no approved revision {ref}")
+        else:
+            rows = revisions.active(session, ruleset_id)
+            row = next(
+                (
+                    r
+                    for r in rows
+                    if r.active_from_year is not None
+                    and r.active_from_year <= fiscal_year
+                    and (r.active_to_year is None or fiscal_year <= r.active_to_year)
+                ),
+                None,
+            )
+            if row is None:
+                raise LookupError(f"no revision of {ruleset_id} is active for fiscal year {fiscal_year}")
+    return RevisionContent.from_json(row.ruleset_json, row.policies_json, row.digest)
 
 
 def _describe(error: BaseException) -> str:
