@@ -21,7 +21,9 @@ def _scenario(tmp_path: Path, ruleset: str) -> Path:
         "title": {"zh": "固定版本", "en": "Pinned revision"},
         "dataset": {"generate": {"projects": 120, "seed": 4}},
         "ruleset": ruleset,
-        "sweeps": [{"name": "gate", "axes": [{"parameter": "target-review-gate.min_score", "from": 60, "to": 70, "step": 10}]}],
+        "sweeps": [
+            {"name": "gate", "axes": [{"parameter": "target-review-gate.min_score", "from": 60, "to": 70, "step": 10}]}
+        ],
     }
     path = tmp_path / "pinned.yaml"
     path.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
