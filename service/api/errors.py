@@ -101,6 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        if error.status == 429:
+            headers = {"Retry-After": "30"}
         return envelope(error.status, error.code, error.message, error.details, headers)
 
     @app.exception_handler(InvalidInput)

@@ -52,7 +52,7 @@ READ_PATHS = ("", "/result", "/report")
 
 @pytest.fixture(scope="module", autouse=True)
 def _config(app: FastAPI) -> None:
-    app.state.simulation_config = SimulationConfig(stale_after=STALE)
+    app.state.simulation_config = SimulationConfig(stale_after=STALE, max_running=10)
 
 
 def _start(client: TestClient, token: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -389,3 +389,19 @@ def test_jobs_simulate_the_revision_stored_for_the_year_or_the_one_they_pin(app:
         stored_revision(db, "wuding-county@000000000000", 2021)
     with pytest.raises(LookupError, match="active for fiscal year 2020"):
         stored_revision(db, "wuding-county", 2020)
+
+
+def test_more_jobs_than_allowed_at_once_are_refused_with_429(
+    app: FastAPI, client: TestClient, tokens: dict[str, str]
+) -> None:
+    from dataclasses import replace
+
+    config = app.state.simulation_config
+    app.state.simulation_config = replace(config, max_running=0)
+    try:
+        response = client.post("/v1/simulations", json=TINY, headers=bearer(tokens["analyst"]))
+    finally:
+        app.state.simulation_config = config
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["code"] == "too_many_simulations"
+    assert response.headers["retry-after"] == "30"

@@ -33,7 +33,7 @@ from typing import Any
 
 from service import audit
 from service.api.datasets import repository as datasets
-from service.api.errors import Conflict, NotFound
+from service.api.errors import ApiError, Conflict, NotFound
 from service.api.simulations import repository
 from service.api.simulations.repository import ACTIVE
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
@@ -49,6 +49,7 @@ ENV_STALE = "BUDGET_RULES_SIMULATION_STALE_SECONDS"
 ENV_HEARTBEAT = "BUDGET_RULES_SIMULATION_HEARTBEAT_SECONDS"
 ENV_START_GRACE = "BUDGET_RULES_SIMULATION_START_GRACE_SECONDS"
 ENV_WORKERS = "BUDGET_RULES_SIMULATION_WORKERS"
+ENV_MAX_RUNNING = "BUDGET_RULES_SIMULATION_MAX_RUNNING"
 SYSTEM = audit.Actor(name="simulation-worker", role="system")
 MAX_CHECKED_POINTS = 50  # sweep points compiled at submission (all of them up to this, else first and last)
 
@@ -72,6 +73,7 @@ class SimulationConfig:
     start_grace: float = 60.0
     heartbeat_every: float | None = None
     workers: int = 1
+    max_running: int = 2  # jobs queued or running at once; more wait for the client to retry (429)
     python: str = field(default_factory=lambda: sys.executable)
 
     @property
@@ -86,6 +88,7 @@ class SimulationConfig:
             start_grace=float(os.environ.get(ENV_START_GRACE, "60")),
             heartbeat_every=float(heartbeat) if heartbeat else None,
             workers=int(os.environ.get(ENV_WORKERS, "1")),
+            max_running=int(os.environ.get(ENV_MAX_RUNNING, "2")),
         )
 
 
@@ -280,9 +283,24 @@ def read_submission(db: Database, row: SimulationJobRow, root: Path | None = Non
 # ------------------------------------------------------------------ start
 
 
+class TooManyJobs(ApiError):
+    status, code = 429, "too_many_simulations"
+
+
 def start(state: Any, config: SimulationConfig, actor: audit.Actor, body: dict[str, Any]) -> SimulationJobRow:
-    """Validate, store the job and its audit record (one transaction), then spawn its worker."""
+    """Validate, store the job and its audit record (one transaction), then spawn its worker.
+
+    Each job is a process: at most ``config.max_running`` run at once (on 2 cores, more only slows
+    every one of them); beyond that the request is refused with 429 and ``Retry-After``.
+    """
     submission = parse_submission(state.db, body)
+    sweep(state.db, state.settings.audit_secret, config)  # dead workers must not hold places
+    with state.db.transaction() as session:
+        running = len(repository.active_ids(session))
+    if running >= config.max_running:
+        raise TooManyJobs(
+            f"{running} simulations are queued or running (at most {config.max_running} at once); try again later"
+        )
     row = SimulationJobRow(
         id=str(uuid.uuid4()),
         created_at=utc_now(),
