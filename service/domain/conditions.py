@@ -191,7 +191,7 @@ class ConditionError(ValueError):
         self.message = message
 
 
-def _and(items: list[Node]) -> Node:
+def all_of(items: list[Node]) -> Node:
     flat: list[Node] = []
     for item in items:
         if item == FALSE:
@@ -204,7 +204,7 @@ def _and(items: list[Node]) -> Node:
     return flat[0] if len(flat) == 1 else And(tuple(flat))
 
 
-def _or(items: list[Node]) -> Node:
+def any_of(items: list[Node]) -> Node:
     flat: list[Node] = []
     for item in items:
         if item == TRUE:
@@ -226,13 +226,13 @@ def negate(node: Node) -> Node:
     if isinstance(node, Absent):
         return Present(node.field)
     if isinstance(node, And):
-        return _or([negate(i) for i in node.items])
+        return any_of([negate(i) for i in node.items])
     if isinstance(node, Or):
-        return _and([negate(i) for i in node.items])
+        return all_of([negate(i) for i in node.items])
     missing: list[Node] = [Absent(node.field)]
     if node.ref:
         missing.append(Absent(node.ref))
-    return _or([Compare(node.field, _NEGATED[node.op], node.value, node.ref), *missing])
+    return any_of([Compare(node.field, _NEGATED[node.op], node.value, node.ref), *missing])
 
 
 def _field(name: str, path: tuple[str | int, ...], subject: str = PROJECT_LINES) -> Any:
@@ -251,9 +251,9 @@ def normalize(
 ) -> Node:
     """Bind parameters, check fields and literal types, fold constants and push ``not`` down."""
     if isinstance(cond, AllOf):
-        return _and([normalize(c, params, (*path, "all", i), subject) for i, c in enumerate(cond.all)])
+        return all_of([normalize(c, params, (*path, "all", i), subject) for i, c in enumerate(cond.all)])
     if isinstance(cond, AnyOf):
-        return _or([normalize(c, params, (*path, "any", i), subject) for i, c in enumerate(cond.any)])
+        return any_of([normalize(c, params, (*path, "any", i), subject) for i, c in enumerate(cond.any)])
     if isinstance(cond, NotOf):
         return negate(normalize(cond.not_, params, (*path, "not"), subject))
     if isinstance(cond, PresentTest):
@@ -306,7 +306,7 @@ def _normalize_field_test(
             values = [coerce_literal(field, v) for v in raw]
         except ValueError as error:
             raise ConditionError(where, str(error)) from None
-        return _or([Compare(cond.field, Op.eq, v) for v in values])
+        return any_of([Compare(cond.field, Op.eq, v) for v in values])
     try:
         value = coerce_literal(field, raw)
     except ValueError as error:

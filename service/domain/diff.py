@@ -14,7 +14,7 @@ from typing import Any
 
 from service.domain.conditions import describe
 from service.domain.decision import Matcher, recommend
-from service.domain.evaluation import _param_json
+from service.domain.evaluation import param_json
 from service.domain.records import BudgetRequest
 from service.domain.ruleset import CompiledPolicy, CompiledRuleset
 
@@ -40,7 +40,7 @@ def diff_rulesets(old: CompiledRuleset, new: CompiledRuleset) -> dict[str, Any]:
             old_value, new_value = a.params.get(name), b.params.get(name)
             if old_value != new_value:
                 params.append(
-                    {"policy": pid, "parameter": name, "old": _param_json(old_value), "new": _param_json(new_value)}
+                    {"policy": pid, "parameter": name, "old": param_json(old_value), "new": param_json(new_value)}
                 )
         if a.precedence != b.precedence:
             precedence.append({"policy": pid, "old": a.precedence, "new": b.precedence})

@@ -22,7 +22,7 @@ from service.domain.errors import InvalidInput, Problem
 from service.domain.evaluation import flag_of
 from service.domain.explain import render, value_words
 from service.domain.facts import FIELDS, LineFacts
-from service.domain.records import DepartmentKind, _problems_from, _record_name
+from service.domain.records import DepartmentKind, field_problems, record_name
 from service.domain.ruleset import CompiledPolicy, CompiledRule, CompiledRuleset
 
 
@@ -58,15 +58,14 @@ def parse_disclosure_request(raw: Any) -> DisclosureRequest:
             try:
                 records.append((i, DisclosureRecord.model_validate(item)))
             except ValidationError as error:
-                nested = _problems_from(error, raw)
+                nested = field_problems(error, raw)
                 problems += [
-                    Problem(("departments", i, *p.loc), p.message, _record_name(raw, ("departments", i)))
-                    for p in nested
+                    Problem(("departments", i, *p.loc), p.message, record_name(raw, ("departments", i))) for p in nested
                 ]
     try:
         request = DisclosureRequest.model_validate(raw)
     except ValidationError as error:
-        problems += [p for p in _problems_from(error, raw) if not (len(p.loc) > 2 and p.loc[0] == "departments")]
+        problems += [p for p in field_problems(error, raw) if not (len(p.loc) > 2 and p.loc[0] == "departments")]
         request = None
     problems += _record_problems(records)
     if problems or request is None:

@@ -64,7 +64,7 @@ def _fact_json(name: str, value: Any) -> Any:
     return value
 
 
-def _param_json(value: Any) -> Any:
+def param_json(value: Any) -> Any:
     return decimal_text(value) if isinstance(value, Decimal) else value
 
 
@@ -98,7 +98,7 @@ class Fold:
 
     def __init__(self, ruleset: CompiledRuleset) -> None:
         self.ruleset = ruleset
-        self._params_json = {p.id: {k: _param_json(v) for k, v in p.params.items()} for p in ruleset.policies}
+        self._params_json = {p.id: {k: param_json(v) for k, v in p.params.items()} for p in ruleset.policies}
 
     # -------------------------------------------------------------- per line
 

@@ -146,7 +146,7 @@ def _plain(value: Any) -> str:
     return text[9:-2] if text.startswith("Decimal('") and text.endswith("')") else text
 
 
-def _record_name(raw: Mapping[str, Any], loc: tuple[str | int, ...]) -> str | None:
+def record_name(raw: Mapping[str, Any], loc: tuple[str | int, ...]) -> str | None:
     """The human name of the record a location points into: its id, else its position."""
     if len(loc) >= 2 and loc[0] in ("projects", "departments") and isinstance(loc[1], int):
         items = raw.get(str(loc[0]))
@@ -159,7 +159,7 @@ def _record_name(raw: Mapping[str, Any], loc: tuple[str | int, ...]) -> str | No
     return None
 
 
-def _problems_from(error: ValidationError, raw: Mapping[str, Any]) -> list[Problem]:
+def field_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[Problem]:
     out = []
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
@@ -180,7 +180,7 @@ def _problems_from(error: ValidationError, raw: Mapping[str, Any]) -> list[Probl
             message = "has more than 6 decimal places"
         if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
             message = f"{message} (got {item['input']!r})"
-        out.append(Problem(loc=loc, message=message, record=_record_name(raw, loc)))
+        out.append(Problem(loc=loc, message=message, record=record_name(raw, loc)))
     return out
 
 
@@ -234,7 +234,7 @@ class RequestValidator:
         try:
             self.header = RequestHeader.model_validate(raw)
         except ValidationError as error:
-            self.problems += _problems_from(error, raw)
+            self.problems += field_problems(error, raw)
         departments = raw.get("departments")
         self._departments: set[str] = set()
         if isinstance(departments, list):
@@ -277,7 +277,7 @@ class RequestValidator:
         try:
             project = Project.model_validate(item)
         except ValidationError as error:
-            for p in _problems_from(error, {}):
+            for p in field_problems(error, {}):
                 self.problems.append(Problem(("projects", index, *p.loc), p.message, who))
             if isinstance(item, Mapping):
                 self._check_raw(index, item, who)

@@ -22,8 +22,8 @@ from service.domain.conditions import (
     ConditionError,
     Node,
     Op,
-    _and,
-    _or,
+    all_of,
+    any_of,
     fields_of,
     normalize,
 )
@@ -275,7 +275,7 @@ def _bind_action(action: Any, policy: Policy, params: Mapping[str, Any], path: t
 def _kind_guard(policy: Policy) -> Node | None:
     if not policy.applies_to:
         return None
-    return _or([Compare("kind", Op.eq, k.value) for k in policy.applies_to])
+    return any_of([Compare("kind", Op.eq, k.value) for k in policy.applies_to])
 
 
 def _template_pair(
@@ -349,7 +349,7 @@ def compile_policy(
         try:
             if isinstance(rule, Rule):
                 cond = normalize(rule.when, params, (*path, "when"), policy.subject)
-                cond = _and([guard, cond]) if guard is not None else cond
+                cond = all_of([guard, cond]) if guard is not None else cond
                 actions = tuple(_bind_action(a, policy, params, (*path, "then", k)) for k, a in enumerate(rule.then))
                 if policy.subject != "project_lines" and any(a.kind != "flag" for a in actions):
                     raise ConditionError((*path, "then"), f"a {policy.subject} policy can only flag records")
@@ -410,7 +410,7 @@ def _compile_group_rule(
     source: str,
 ) -> CompiledGroupRule:
     where = normalize(rule.where, params, (*path, "where"), policy.subject)
-    where = _and([guard, where]) if guard is not None else where
+    where = all_of([guard, where]) if guard is not None else where
     for name in (*rule.same, *rule.differ):
         if name not in FIELDS:
             raise ConditionError((*path, "same"), f"unknown field {name!r}")

@@ -83,6 +83,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def assert_role_outcome(response: Any, role: str, allowed: set[str]) -> None:
+    """An allowed role is neither refused nor met with a server error; any other role gets 403 forbidden."""
+    if role in allowed:
+        assert response.status_code not in (401, 403), response.text
+        assert response.status_code < 500, response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "forbidden"
+
+
 @pytest.fixture(scope="session")
 def demo_request() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
