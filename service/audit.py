@@ -31,10 +31,19 @@ HEAD_ID = 1
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asked: the token's name and role."""
+    """Who asked: the token's name and role.
+
+    ``person`` is the identity that separation of duties compares (maker-checker on rulesets and
+    budget drafts): never compare ``name`` for that. Until accounts exist it is the case-folded token
+    name; with accounts it is the user the token or session belongs to.
+    """
 
     name: str
     role: str
+
+    @property
+    def person(self) -> str:
+        return self.name.casefold()
 
 
 @cache
