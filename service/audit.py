@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from service.app.errors import Conflict
 from service.domain.ruleset import canonical_json
 from service.storage.models import AuditHeadRow, AuditRecordRow
 
@@ -69,9 +70,23 @@ def chain_hash(secret: str, row: AuditRecordRow) -> str:
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
+class AuditTampered(Conflict):
+    """The chain cannot be trusted (its head row is gone): nothing is recorded until an auditor looks."""
+
+    code = "audit_tampered"
+
+
+HEAD_MISSING = (
+    "the audit head row is missing: the chain was tampered with (or the migrations were never applied); "
+    "nothing can be recorded until it is restored"
+)
+
+
 def _locked_head(session: Session) -> AuditHeadRow:
     statement = select(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).with_for_update()
-    head = session.exec(statement).one()
+    head = session.exec(statement).first()
+    if head is None:
+        raise AuditTampered(HEAD_MISSING)
     return head
 
 
@@ -132,7 +147,7 @@ class Head:
 def head(session: Session) -> Head:
     pointer = session.get(AuditHeadRow, HEAD_ID)
     if pointer is None:
-        raise LookupError("the audit head row is missing: run the migrations")
+        raise AuditTampered(HEAD_MISSING)
     return Head(seq=pointer.seq, count=pointer.seq, chain_hash=pointer.chain_hash)
 
 
@@ -143,6 +158,8 @@ class Verification:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    mismatches: tuple[dict[str, Any], ...] = ()
+    mismatch_count: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,12 +168,44 @@ class Verification:
             "head_hash": self.head_hash,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
+            "mismatches": list(self.mismatches),
+            "mismatch_count": self.mismatch_count,
         }
 
 
 def verify(session: Session, secret: str, batch: int = 1000) -> Verification:
-    """Walk the chain from the first record; stop at the first record that does not fit."""
-    pointer = head(session)
+    """The chain walked (first record that does not fit), then every row checked against its record.
+
+    Rows numbered 0 or below are read too (the chain starts at 1: such a row was inserted), and a missing
+    head row is reported as tampering. See :mod:`service.integrity` for the rows bound to records.
+    """
+    chain = _verify_chain(session, secret, batch)
+    from service import integrity  # integrity imports this module
+
+    rows = integrity.check_rows(session, secret)
+    if rows.count == 0:
+        return chain
+    listed = tuple(m.as_dict() for m in rows.found)
+    if not chain.ok:
+        return replace(chain, mismatches=listed, mismatch_count=rows.count)
+    first = rows.found[0]
+    problem = f"{rows.count} stored row(s) differ from their audit records; the first: {first.problem}"
+    return Verification(False, chain.count, chain.head_hash, first.audit_seq, problem, listed, rows.count)
+
+
+def _outside_chain(session: Session) -> int | None:
+    statement = select(AuditRecordRow.seq).where(col(AuditRecordRow.seq) < 1).order_by(col(AuditRecordRow.seq))
+    return session.exec(statement.limit(1)).first()
+
+
+def _verify_chain(session: Session, secret: str, batch: int) -> Verification:
+    pointer = session.get(AuditHeadRow, HEAD_ID)
+    if pointer is None:
+        return Verification(False, 0, GENESIS, None, HEAD_MISSING)
+    stray = _outside_chain(session)
+    if stray is not None:
+        inserted = f"record {stray} is outside the chain (records are numbered from 1): it was inserted"
+        return Verification(False, 0, GENESIS, stray, inserted)
     expected_seq, prev = 1, GENESIS
     last_seq = 0
     while True:

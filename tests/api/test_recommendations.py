@@ -92,9 +92,10 @@ def test_replay_is_identical(client: TestClient, tokens: dict[str, str], demo_re
     assert report["recorded_sha256"] == report["replayed_sha256"]
 
 
-def test_replay_lists_differences_when_the_record_differs(
+def test_replay_compares_with_the_audit_record_not_the_row(
     app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
+    """An edited row is neither what replay compares with nor vouched for: the report names it (issue 10)."""
     result = client.post(
         "/v1/recommendations", content=dumps(small_request(demo_request)), headers=bearer(tokens["compiler"])
     ).json()
@@ -106,22 +107,52 @@ def test_replay_lists_differences_when_the_record_differs(
             {"r": canonical_json(altered), "i": result["decision_id"]},
         )
     report = client.post(f"/v1/decisions/{result['decision_id']}/replay", headers=bearer(tokens["auditor"])).json()
-    assert report["identical"] is False
-    assert report["differences"][0]["loc"] == ["lines", 0, "recommended"]
-    assert report["differences"][0]["recorded"] == "1.00"
+    assert report["identical"] is True
+    assert report["differences"] == []
+    assert report["integrity"]["matches_audit"] is False
+    assert report["integrity"]["fields"] == ["result"]
+
+
+def test_differences_name_each_location() -> None:
+    from service.api.decisions.service import differences
+
+    recorded = {"lines": [{"recommended": "1.00", "code": "A"}], "envelope": "5.00"}
+    replayed = {"lines": [{"recommended": "2.00", "code": "A"}], "envelope": "5.00"}
+    assert differences(recorded, replayed) == [
+        {"loc": ["lines", 0, "recommended"], "recorded": "1.00", "replayed": "2.00"}
+    ]
 
 
 def test_replay_refuses_an_unavailable_ruleset_revision(
-    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], database_url: str
 ) -> None:
+    """The recorded revision is not in this database (e.g. restored without it): 409, never a guess."""
+    from service.api import create_app
+    from tests.api.conftest import make_settings
+
     result = client.post(
         "/v1/recommendations", content=dumps(small_request(demo_request)), headers=bearer(tokens["compiler"])
     ).json()
+    ref = result["ruleset"]
+    where = "ruleset_id = :r AND revision = :v"
     with app.state.budget_rules.db.engine.begin() as connection:
-        connection.execute(
-            text("UPDATE decisions SET ruleset_digest = 'sha256:older' WHERE id = :i"), {"i": result["decision_id"]}
+        saved = dict(
+            connection.execute(
+                text(f"SELECT * FROM ruleset_revisions WHERE {where}"), {"r": ref["id"], "v": ref["revision"]}
+            )
+            .mappings()
+            .one()
         )
-    response = client.post(f"/v1/decisions/{result['decision_id']}/replay", headers=bearer(tokens["auditor"]))
+        connection.execute(text(f"DELETE FROM ruleset_revisions WHERE {where}"), {"r": ref["id"], "v": ref["revision"]})
+    try:
+        with TestClient(create_app(make_settings(database_url), migrate=False, warm=False)) as fresh:
+            response = fresh.post(f"/v1/decisions/{result['decision_id']}/replay", headers=bearer(tokens["auditor"]))
+    finally:
+        columns = ", ".join(saved)
+        with app.state.budget_rules.db.engine.begin() as connection:
+            connection.execute(
+                text(f"INSERT INTO ruleset_revisions ({columns}) VALUES ({', '.join(':' + c for c in saved)})"), saved
+            )
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "ruleset_revision_unavailable"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -15,3 +17,5 @@ class AuditVerification(BaseModel):
     head_hash: str
     first_bad_seq: int | None
     problem: str | None
+    mismatches: list[dict[str, Any]] = []  # rows that differ from their audit records (service/integrity.py)
+    mismatch_count: int = 0

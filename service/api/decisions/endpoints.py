@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from service import integrity
 from service.api.decisions import service
 from service.api.decisions.repository import DecisionFilter
 from service.api.decisions.schemas import DecisionDetail, DecisionPage, DecisionSummary, ReplayReport
@@ -76,8 +77,15 @@ def list_decisions(
 @router.get("/v1/decisions/{decision_id}", response_model=DecisionDetail)
 def get_decision(decision_id: str, state: State, _: DECISION_READERS) -> DecisionDetail:
     row = service.get_decision(state, decision_id)
+    with state.db.transaction() as session:
+        bound = integrity.integrity_of(session, state.settings.audit_secret, row)
     return DecisionDetail.model_validate(
-        {**_summary(row), "input": json.loads(row.input_json), "result": json.loads(row.result_json)}
+        {
+            **_summary(row),
+            "input": json.loads(row.input_json),
+            "result": json.loads(row.result_json),
+            "integrity": bound,
+        }
     )
 
 

@@ -24,9 +24,19 @@ class DecisionSummary(BaseModel):
     chain_hash: str
 
 
+class Integrity(BaseModel):
+    """Whether the stored row still matches its audit record (docs/api.md, "Integrity")."""
+
+    matches_audit: bool
+    audit_seq: int
+    fields: list[str]
+    problem: str | None = None
+
+
 class DecisionDetail(DecisionSummary):
     input: dict[str, Any]
     result: dict[str, Any]
+    integrity: Integrity
 
 
 class DecisionPage(BaseModel):
@@ -49,4 +59,5 @@ class ReplayReport(BaseModel):
     recorded_sha256: str
     replayed_sha256: str
     differences: list[Difference]
+    integrity: Integrity
     audit_seq: int

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from service import audit
+from service import audit, integrity
 from service.api.datasets import repository as datasets
 from service.api.decisions import repository
 from service.api.decisions.repository import DecisionFilter
@@ -137,33 +137,45 @@ def differences(
 
 
 def replay(state: AppState, actor: audit.Actor, decision_id: str) -> tuple[dict[str, Any], int]:
+    """Replay the input the AUDIT RECORD holds and compare with the result it holds (never the mutable row)."""
     row = get_decision(state, decision_id)
+    with state.db.transaction() as session:
+        bound = integrity.recorded_decision(session, state.settings.audit_secret, row)
+        row_integrity = integrity.integrity_of(session, state.settings.audit_secret, row)
+    if bound is None:
+        raise audit.AuditTampered(
+            f"decision {decision_id}: its audit record {row.audit_seq} is missing, altered, or names a dataset "
+            "that no longer matches; it cannot be replayed (run the audit verification)"
+        )
+    record, recorded_input = bound
+    ruleset_id, revision, digest = record.ruleset_id or "", record.ruleset_revision or "", record.ruleset_digest
     try:  # the recorded revision, compiled from the database: the files may have changed since
-        compiled = state.engines.revision(row.ruleset_id, row.ruleset_revision)
+        compiled = state.engines.revision(ruleset_id, revision)
     except UnknownRuleset:
         compiled = None
-    if compiled is None or compiled.digest != row.ruleset_digest:
+    if compiled is None or compiled.digest != digest:
         available = compiled.digest if compiled else "none"
         raise Conflict(
-            f"ruleset {row.ruleset_id} revision {row.ruleset_revision} ({row.ruleset_digest}) is not available: "
+            f"ruleset {ruleset_id} revision {revision} ({digest}) is not available: "
             f"the database has {available}; the decision cannot be replayed here",
             code="ruleset_revision_unavailable",
         )
-    request = parse_budget_request(json.loads(row.input_json))
+    request = parse_budget_request(json.loads(recorded_input))
     with state.engines.lease(compiled) as matcher:
         result = recommend(request, compiled, matcher, decision_id=decision_id)
     replayed_text = canonical_json(result)
-    recorded = json.loads(row.result_json)
+    recorded = json.loads(record.result_json)
     replayed = json.loads(replayed_text)
-    identical = replayed_text == row.result_json
+    identical = replayed_text == record.result_json
     diffs = [] if identical else differences(recorded, replayed)
     report: dict[str, Any] = {
         "decision_id": decision_id,
         "identical": identical,
         "ruleset": compiled.ref(),
-        "recorded_sha256": _sha256(row.result_json),
+        "recorded_sha256": _sha256(record.result_json),
         "replayed_sha256": _sha256(replayed_text),
         "differences": diffs,
+        "integrity": row_integrity,
     }
     with state.db.transaction() as session:
         record = audit.append(
