@@ -33,7 +33,8 @@ from service.domain.errors import InvalidPolicy, Problem
 from service.domain.policy import SLUG, Bilingual
 from service.policyfiles import parse_model, read_yaml
 
-MAX_POINTS = 10_000
+MAX_POINTS = 10_000  # per sweep (the product of its axes), and per axis
+MAX_EVALUATIONS = 20_000  # baseline + every variant + every sweep point of one scenario
 ENVELOPE_AXES = ("envelope.percent", "envelope.amount", "envelope.delta")
 PARAMETER = r"^([a-z0-9][a-z0-9-]*\.[a-z_][a-z0-9_]*|envelope\.(percent|amount|delta))$"
 
@@ -101,10 +102,12 @@ class Variant(_Strict):
 
     name: str = Field(pattern=SLUG)
     description: str | None = None
-    params: dict[str, dict[str, Any]] = Field(default_factory=dict, description="policy id → parameter values")
-    disable: list[str] = Field(default_factory=list, description="policy ids switched off")
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, max_length=200, description="policy id → parameter values"
+    )
+    disable: list[str] = Field(default_factory=list, max_length=200, description="policy ids switched off")
     envelope: EnvelopeChange | None = None
-    transforms: list[Transform] = Field(default_factory=list)
+    transforms: list[Transform] = Field(default_factory=list, max_length=100)
 
 
 class Axis(_Strict):
@@ -114,7 +117,7 @@ class Axis(_Strict):
     from_: Decimal | None = Field(default=None, alias="from")
     to: Decimal | None = None
     step: Decimal | None = Field(default=None, gt=0)
-    values: list[Decimal | str] | None = Field(default=None, min_length=1)
+    values: list[Decimal | str] | None = Field(default=None, min_length=1, max_length=MAX_POINTS)
 
     @model_validator(mode="after")
     def _range_or_values(self) -> Axis:
@@ -125,7 +128,20 @@ class Axis(_Strict):
             raise ValueError("an axis needs from, to and step (or values)")
         if self.values is None and self.to is not None and self.from_ is not None and self.to < self.from_:
             raise ValueError("to is below from")
+        count = self.count()
+        if count > MAX_POINTS:  # counted, never built: 0 … 10^12 step 1 is refused at once
+            raise ValueError(f"the axis {self.parameter} has {_count_text(count)} points; at most {MAX_POINTS}")
         return self
+
+    def count(self) -> int:
+        """How many points the axis has, computed arithmetically (nothing is built)."""
+        if self.values is not None:
+            return len(self.values)
+        assert self.from_ is not None and self.to is not None and self.step is not None
+        try:
+            return int((self.to - self.from_) / self.step) + 1
+        except (ArithmeticError, ValueError):  # overflow of a huge range over a tiny step: too many
+            return TOO_MANY
 
     def points(self) -> list[Decimal | str]:
         if self.values is not None:
@@ -145,6 +161,27 @@ class Sweep(_Strict):
 
     def points(self) -> list[tuple[Decimal | str, ...]]:
         return list(itertools.product(*(a.points() for a in self.axes)))
+
+    def count(self) -> int:
+        """The number of points: the product of the axes' counts (nothing is built)."""
+        total = 1
+        for axis in self.axes:
+            total = min(total * axis.count(), TOO_MANY)
+        return total
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Sweep:
+        count = self.count()
+        if count > MAX_POINTS:
+            raise ValueError(f"sweep {self.name} has {_count_text(count)} points; at most {MAX_POINTS}")
+        return self
+
+
+TOO_MANY = 10**18  # a count standing for "more than anything allowed"
+
+
+def _count_text(count: int) -> str:
+    return "more than 10^18" if count >= TOO_MANY else f"{count:,}"
 
 
 class Verification(_Strict):
@@ -192,9 +229,19 @@ class Scenario(_Strict):
         for s in self.sweeps:
             if s.on is not None and s.on not in names:
                 raise ValueError(f"sweep {s.name} starts from an unknown variant {s.on!r}")
-            if len(s.points()) > MAX_POINTS:
+            if s.count() > MAX_POINTS:
                 raise ValueError(f"sweep {s.name} has more than {MAX_POINTS} points")
+        evaluations = self.evaluations()
+        if evaluations > MAX_EVALUATIONS:
+            raise ValueError(
+                f"the scenario asks for {_count_text(evaluations)} evaluations (baseline, variants and sweep "
+                f"points); at most {MAX_EVALUATIONS}"
+            )
         return self
+
+    def evaluations(self) -> int:
+        """Baseline + variants + every sweep point, counted arithmetically."""
+        return 1 + len(self.variants) + sum(s.count() for s in self.sweeps)
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -210,8 +210,19 @@ def parse_submission(db: Database, body: dict[str, Any], root: Path | None = Non
     if scenario is not None and not referenced:
         problems += _semantic_problems(scenario, root)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(capped_problems(problems))
     return Submission(document, scenario, dataset_id, digest)
+
+
+MAX_PROBLEMS = 200  # problems listed in one answer; the rest are counted
+
+
+def capped_problems(problems: list[Problem], limit: int = MAX_PROBLEMS) -> list[Problem]:
+    """At most ``limit`` problems, and one more saying how many were left out."""
+    if len(problems) <= limit:
+        return problems
+    more = len(problems) - limit
+    return [*problems[:limit], Problem((), f"… and {more} more problem(s) not listed; fix these first")]
 
 
 def _referenced_problems(document: dict[str, Any], root: Path, own_dataset: bool) -> list[Problem]:
