@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.app_errors import install_app_error_handlers
 from service.api.audit.endpoints import router as audit_router
 from service.api.datasets.endpoints import router as datasets_router
+from service.api.dberrors import install_database_error_handlers
 from service.api.decisions.endpoints import router as decisions_router
 from service.api.engines import Engines
 from service.api.errors import install_error_handlers
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     app.state.budget_rules = state
     install_error_handlers(app)
     install_app_error_handlers(app)
+    install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.add_middleware(SecurityHeadersMiddleware)

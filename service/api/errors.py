@@ -15,9 +15,9 @@
     │   └── PayloadTooLarge            413     payload_too_large
     ├── RequestValidationError         422     invalid_parameters    query/path parameters
     ├── HTTPException (routing)        404/405 not_found / method_not_allowed
-    ├── OperationalError (database)    503     database_unavailable
+    ├── OperationalError (database)    503     database_unavailable  (and every DBAPIError but integrity)
     ├── DataError, OverflowError       422     invalid_parameters    a number too large for the database
-    └── other DBAPIError (database)    500     storage_error         nothing was committed
+    └── IntegrityError (database)      500     storage_error         nothing was committed
 
 Envelope: ``{"error": {"code", "message", "details": [{"loc": [...], "message": ...}]}}``.
 """
@@ -30,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, Problem, UnknownRuleset
@@ -141,7 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(error.status_code, codes.get(error.status_code, "http_error"), str(error.detail))
 
     @app.exception_handler(OperationalError)
-    async def _database_down(_: Request, error: OperationalError) -> JSONResponse:
+    async def _database_down(_: Request, error: DBAPIError) -> JSONResponse:
         log.error("database unavailable: %s", error)
         return envelope(
             503, "database_unavailable", "the database is unreachable; try again later", headers={"Retry-After": "5"}
@@ -157,7 +157,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _storage(_: Request, error: DBAPIError) -> JSONResponse:
-        if isinstance(error, OperationalError):
+        if not isinstance(error, IntegrityError):  # unreachable, corrupt, schema gone: not the request's fault
             return await _database_down(_, error)
         log.error("storage error, transaction rolled back: %s", error)
         return envelope(500, "storage_error", "the database refused the write; nothing was recorded")

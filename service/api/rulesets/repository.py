@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from service.storage.models import RulesetActivationRow, RulesetRevisionRow
@@ -60,16 +61,21 @@ _ACTIVATION_SEQ_FORMAT = "SELECT seq FROM ruleset_activation WHERE id = %s"
 
 def activation_seq(engine: Engine) -> int:
     """The counter, read without opening a write transaction (SQLite) — the per-request hot-swap check."""
-    raw = engine.raw_connection()
+    qmark = engine.dialect.paramstyle == "qmark"  # sqlite3 takes ?, psycopg %s: bound either way
+    statement = _ACTIVATION_SEQ_QMARK if qmark else _ACTIVATION_SEQ_FORMAT
+    driver_error = engine.dialect.loaded_dbapi.Error
     try:
-        cursor = raw.cursor()
-        qmark = engine.dialect.paramstyle == "qmark"  # sqlite3 takes ?, psycopg %s: bound either way
-        cursor.execute(_ACTIVATION_SEQ_QMARK if qmark else _ACTIVATION_SEQ_FORMAT, (COUNTER_ID,))
-        row = cursor.fetchone()
-        cursor.close()
-        raw.rollback()
-    finally:
-        raw.close()
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(statement, (COUNTER_ID,))
+            row = cursor.fetchone()
+            cursor.close()
+            raw.rollback()
+        finally:
+            raw.close()
+    except driver_error as error:  # the raw driver's error, wrapped as every other path's is (then 503)
+        raise DBAPIError.instance(statement, (COUNTER_ID,), error, driver_error) from error
     return int(row[0]) if row else 0
 
 
