@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.app_errors import install_app_error_handlers
 from service.api.audit.endpoints import router as audit_router
+from service.api.authfirst import AuthenticateFirstMiddleware, VerifiedTokens
 from service.api.datasets.endpoints import router as datasets_router
 from service.api.dberrors import install_database_error_handlers
 from service.api.decisions.endpoints import router as decisions_router
@@ -63,7 +64,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     install_app_error_handlers(app)
     install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+    verified = VerifiedTokens()  # authentication before any body is read; the limiter trusts only these
+    app.add_middleware(AuthenticateFirstMiddleware, verified=verified)
+    app.add_middleware(
+        RateLimitMiddleware,
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        verified=verified,
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):

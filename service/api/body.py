@@ -58,5 +58,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 async def json_object_body(request: Request) -> dict[str, Any]:
-    """FastAPI dependency: the body as an exact JSON object."""
-    return parse_json_object(await request.body())
+    """FastAPI dependency: the body as an exact JSON object (a large body parsed off the event loop)."""
+    from service.api.offload import parse_off_loop
+
+    return await parse_off_loop(await request.body(), parse_json_object)

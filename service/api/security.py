@@ -7,7 +7,8 @@ Both are pure ASGI middleware (no buffering of bodies) and are added in ``create
   ``Cache-Control: no-store`` to every response that does not set that header itself (the web pages and
   the simulation report send their own, stricter Content-Security-Policy).
 * :class:`RateLimitMiddleware` is a token bucket per caller, kept in the worker's memory: the caller is the
-  SHA-256 of the bearer token when one is sent, otherwise the client address. ``per_minute`` requests a
+  SHA-256 of the bearer token once this worker has verified that token (service/api/authfirst.py),
+  otherwise the client address, so made-up tokens are limited by the address that sends them. ``per_minute`` requests a
   minute are refilled continuously, up to ``burst`` at once; over the limit the answer is 429
   ``rate_limited`` with ``Retry-After``. ``per_minute = 0`` disables it. ``/healthz`` and ``/readyz``
   are never limited. At most ``max_callers`` buckets are kept (least recently used dropped first), so a
@@ -17,7 +18,6 @@ Both are pure ASGI middleware (no buffering of bodies) and are added in ``create
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
@@ -27,6 +27,7 @@ from collections.abc import Callable
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.authfirst import VerifiedTokens, bearer_token, token_digest
 from service.api.errors import envelope
 
 SECURITY_HEADERS: dict[str, str] = {
@@ -91,27 +92,38 @@ class TokenBuckets:
         return len(self._buckets)
 
 
-def caller_key(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            scheme, _, credentials = value.partition(b" ")
-            if scheme.lower() == b"bearer" and credentials.strip():
-                return "token:" + hashlib.sha256(credentials.strip()).hexdigest()
+def caller_key(scope: Scope, verified: VerifiedTokens | None = None) -> str:
+    """The token's SHA-256 once that token has been verified by this worker, else the client address."""
+    token = bearer_token(scope)
+    if token is not None and verified is not None:
+        digest = token_digest(token)
+        if digest in verified:
+            return "token:" + digest
     client = scope.get("client")
     return f"address:{client[0] if client else 'unknown'}"
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, per_minute: int, burst: int | None = None, max_callers: int = 10_000) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        per_minute: int,
+        burst: int | None = None,
+        max_callers: int = 10_000,
+        verified: VerifiedTokens | None = None,
+    ) -> None:
         self.app = app
         self.enabled = per_minute > 0
         self.buckets = TokenBuckets(per_minute, burst or per_minute, max_callers)
+        self.verified = verified
+        if verified is not None:
+            verified.on_first_sight = lambda digest: self.buckets.take("token:" + digest)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.enabled or scope["type"] != "http" or scope.get("path") in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(caller_key(scope))
+        wait = self.buckets.take(caller_key(scope, self.verified))
         if wait > 0:
             retry = str(max(1, math.ceil(wait)))
             response = envelope(

@@ -89,8 +89,9 @@ def test_bad_query_parameters_are_422(client: TestClient, tokens: dict[str, str]
     assert error["details"][0]["loc"] == ["query", "limit"]
 
 
-def test_unknown_route_and_method_use_the_envelope(client: TestClient) -> None:
-    assert _error(client.get("/v1/nothing-here"))["code"] == "not_found"
+def test_unknown_route_and_method_use_the_envelope(client: TestClient, tokens: dict[str, str]) -> None:
+    assert _error(client.get("/v1/nothing-here", headers=bearer(tokens["auditor"])))["code"] == "not_found"
+    assert _error(client.get("/v1/nothing-here"))["code"] == "unauthenticated"  # authentication comes first
     assert _error(client.delete("/healthz"))["code"] == "method_not_allowed"
 
 

@@ -329,8 +329,10 @@ def test_security_headers_on_every_response(
 
 
 def test_security_headers_on_a_413(database_url: str) -> None:  # noqa: F811
-    small = create_app(make_settings(database_url, max_body_bytes=1000), migrate=False, warm=False)
+    small = create_app(make_settings(database_url, max_body_bytes=1000), warm=False)
     with TestClient(small) as test_client:
-        response = test_client.post("/v1/recommendations", content=b"x" * 2000)
+        with small.state.budget_rules.db.transaction() as session:  # authentication comes before the body
+            token = create_token(session, f"big-{uuid.uuid4().hex[:6]}", "compiler", secret=SECRET)
+        response = test_client.post("/v1/recommendations", content=b"x" * 2000, headers=bearer(token))
     assert response.status_code == 413
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Response
 
 from service.api.deps import APPROVERS, COMPILERS, IMPACT_PREVIEWERS, MAINTAINERS, RULESET_READERS, JsonObject, State
+from service.api.offload import OffloadedJsonRoute
 from service.api.rulesets import service
 from service.api.rulesets.schemas import (
     Activation,
@@ -21,7 +22,7 @@ from service.api.rulesets.schemas import (
 from service.storage.db import as_utc
 from service.storage.models import RulesetRevisionRow
 
-router = APIRouter(tags=["rulesets"])
+router = APIRouter(tags=["rulesets"], route_class=OffloadedJsonRoute)
 RulesetId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
 Revision = Path(pattern=r"^[0-9a-f]{12}$", description="the first 12 hex digits of the digest")
 

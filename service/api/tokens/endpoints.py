@@ -5,11 +5,12 @@ from datetime import timedelta
 from fastapi import APIRouter, Response
 
 from service.api.deps import ADMINS, State
+from service.api.offload import OffloadedJsonRoute
 from service.api.tokens.schemas import TokenCreate, TokenCreated
 from service.api.tokens.service import create_token, revoke_token
 from service.storage.db import utc_now
 
-router = APIRouter(prefix="/v1/tokens", tags=["tokens"])
+router = APIRouter(prefix="/v1/tokens", tags=["tokens"], route_class=OffloadedJsonRoute)
 
 
 @router.post("", status_code=201, response_model=TokenCreated)
