@@ -1,11 +1,17 @@
 """Service settings (配置), read from the environment with the prefix ``BUDGET_RULES_``.
 
 Outside development the service refuses to start with the placeholder audit secret: the audit chain
-is only as trustworthy as the secret behind its HMAC.
+is only as trustworthy as the secret behind its HMAC. In production (every environment but
+``development`` and the test suite's) the secret must be at least 32 random bytes — long enough, not a
+repeated pattern, not a handful of distinct characters. In development with the placeholder, every
+start warns on stderr and in the log.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import sys
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -34,4 +40,47 @@ class Settings(BaseSettings):
             )
         if not self.audit_secret:
             raise ValueError("BUDGET_RULES_AUDIT_SECRET must not be empty")
+        if requires_strong_secret(self.environment):
+            weakness = secret_weakness(self.audit_secret)
+            if weakness:
+                raise ValueError(
+                    f"BUDGET_RULES_AUDIT_SECRET is too weak for {self.environment!r}: {weakness}. {HOW_TO}"
+                )
+        elif self.environment == "development" and self.audit_secret == PLACEHOLDER_SECRET:
+            warn_placeholder()
         return self
+
+
+HOW_TO = 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+MIN_SECRET_BYTES = 32
+MIN_SECRET_BITS = 160  # estimated: length × log2(distinct characters)
+PLACEHOLDER_WARNING = (
+    "WARNING: development mode with the PUBLIC placeholder audit secret: anyone can forge the audit "
+    "chain. Never use this for real data; set BUDGET_RULES_ENVIRONMENT=production and "
+    f"BUDGET_RULES_AUDIT_SECRET ({HOW_TO})."
+)
+
+
+def requires_strong_secret(environment: str) -> bool:
+    """Every environment but development and the test suite's (``test``, ``*-test``) needs a strong secret."""
+    return environment not in ("development", "test") and not environment.endswith("-test")
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a secret is not "at least 32 random bytes" (None: it looks like one)."""
+    data = secret.encode("utf-8")
+    if len(data) < MIN_SECRET_BYTES:
+        return f"{len(data)} bytes; at least {MIN_SECRET_BYTES} random bytes are required"
+    distinct = len(set(secret))
+    for period in range(1, len(secret) // 2 + 1):
+        if secret == (secret[:period] * (len(secret) // period + 1))[: len(secret)]:
+            return f"it repeats a {period}-character pattern"
+    if distinct < 10 or len(secret) * math.log2(distinct) < MIN_SECRET_BITS:
+        return f"only {distinct} distinct characters: it is not random enough"
+    return None
+
+
+def warn_placeholder() -> None:
+    """Loudly, on stderr and in the log: the development placeholder is public."""
+    logging.getLogger("budget_rules").warning(PLACEHOLDER_WARNING)
+    print(PLACEHOLDER_WARNING, file=sys.stderr, flush=True)
