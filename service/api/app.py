@@ -22,6 +22,7 @@ from service.api.engines import Engines
 from service.api.errors import install_error_handlers
 from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
+from service.api.openapi import install_openapi
 from service.api.rulesets.endpoints import router as rulesets_router
 from service.api.rulesets.service import install_shipped
 from service.api.security import RateLimitMiddleware, SecurityHeadersMiddleware
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)
+    install_openapi(app)  # every error status in the envelope, on every operation (service/api/openapi.py)
     install_web(app)  # the web pages under /ui/ and their local static files (service/web, docs/web.md)
     return app
 
