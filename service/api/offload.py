@@ -31,10 +31,25 @@ async def parse_off_loop(raw: bytes, parse: Callable[[bytes], T]) -> T:
     return await anyio.to_thread.run_sync(parse, raw)
 
 
+def loads_for_fastapi(raw: bytes) -> Any:
+    """``json.loads`` whose every failure is a ``JSONDecodeError``: FastAPI answers that with 422 (its
+    other parse failures — bad UTF-8, nesting too deep, a number too long — became an undocumented 400)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except json.JSONDecodeError:
+        raise
+    except UnicodeDecodeError as error:
+        raise json.JSONDecodeError(f"the body is not UTF-8 (byte {error.start})", "", 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError("JSON is nested too deeply", "", 0) from None
+    except ValueError as error:
+        raise json.JSONDecodeError(f"invalid JSON value: {error}", "", 0) from None
+
+
 class OffloadedJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = await parse_off_loop(await self.body(), json.loads)
+            self._json = await parse_off_loop(await self.body(), loads_for_fastapi)
         return self._json
 
 
