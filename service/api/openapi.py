@@ -9,6 +9,7 @@ every operation under ``/v1/``:
     409  conflict (or precise)  the state does not allow it           (operations that change state;
                                                                        GET /v1/audit/head: audit_tampered)
     413  payload_too_large      the body is over the limit            (operations with a body)
+    400  http_error             a malformed multipart form, too many files or fields (uploads only)
     422  invalid_*              every problem, each with its location  (replaces FastAPI's shape)
     429  rate_limited           too many requests (Retry-After)
     503  database_unavailable   the database is unreachable (Retry-After)
@@ -46,6 +47,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     },
 }
 DESCRIPTIONS = {
+    "400": "http_error: the multipart form is malformed or has too many files or fields",
     "401": "unauthenticated: no, unknown, revoked or expired bearer token (checked before the body is read)",
     "403": "forbidden: the token's role may not do this",
     "404": "not_found: the named decision, dataset, revision or job does not exist",
@@ -77,6 +79,8 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> list[st
         statuses.append("409")
     if method in CHANGES_STATE or "requestBody" in operation:
         statuses.append("413")
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        statuses.append("400")
     return sorted(statuses)
 
 

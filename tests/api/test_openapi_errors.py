@@ -35,6 +35,7 @@ def test_every_operation_documents_its_errors_in_the_envelope(client: TestClient
                 assert ref == "#/components/schemas/ErrorEnvelope", (method, path, status)
     assert operations >= 25
     assert "409" in schema["paths"]["/v1/audit/head"]["get"]["responses"]
+    assert "400" in schema["paths"]["/v1/datasets"]["post"]["responses"]  # multipart refusals (too many files)
     assert set(schema["paths"]["/readyz"]["get"]["responses"]) == {"200", "503"}
 
 

@@ -12,6 +12,7 @@ from service.api.datasets import service
 from service.api.datasets.schemas import DatasetDetail, DatasetPage, DatasetPublic
 from service.api.deps import COMPILERS, DATASET_READERS, State
 from service.api.errors import InvalidJson
+from service.api.offload import parse_off_loop
 from service.storage.db import as_utc
 from service.storage.models import DatasetRow
 
@@ -54,7 +55,7 @@ async def import_dataset(request: Request, state: State, actor: COMPILERS) -> Da
         fiscal_year = _year(year_text) if isinstance(year_text, str) and year_text.strip() else None
         data, origins, source = await run_in_threadpool(service.read_uploads, files, fiscal_year)
     else:
-        data, origins, source = parse_json_object(await request.body()), {}, "request body"
+        data, origins, source = await parse_off_loop(await request.body(), parse_json_object), {}, "request body"
     row = await run_in_threadpool(service.import_dataset, state, actor, data, source, origins)
     return _public(row)
 
