@@ -100,7 +100,7 @@ def main() -> int:
             if token:
                 command += ["-H", f"Authorization: Bearer {token}"]
             started = time.monotonic()
-            run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+            run = subprocess.run(command, env=env, cwd=folder, capture_output=True, text=True)  # its cache too
             (folder / f"schemathesis-{role}.txt").write_text(run.stdout + run.stderr, encoding="utf-8")
             summary = [line for line in run.stdout.splitlines() if "passed" in line or "failed" in line][-1:]
             print(f"{role:10} exit {run.returncode}  {time.monotonic() - started:6.1f} s  {' '.join(summary)}")
