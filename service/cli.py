@@ -356,7 +356,7 @@ def demo(
 
 def _demo_tokens() -> None:
     from service.api.errors import NotFound
-    from service.api.tokens.service import ROLES, create_token, revoke_token
+    from service.app.tokens import ROLES, create_token, revoke_token
 
     settings, db = _database()
     created = {}
@@ -462,7 +462,7 @@ def token_create(
     """Create a token and print it once (only its hash is stored)."""
     from datetime import timedelta
 
-    from service.api.tokens.service import create_token
+    from service.app.tokens import create_token
     from service.storage.db import utc_now
 
     settings, db = _database()
@@ -476,7 +476,7 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) -> None:
     """Revoke (delete) the token named NAME."""
-    from service.api.tokens.service import revoke_token
+    from service.app.tokens import revoke_token
 
     settings, db = _database()
     with _service_errors(), db.transaction() as session:

@@ -15,17 +15,17 @@ from starlette.concurrency import run_in_threadpool
 from service.api.audit.endpoints import router as audit_router
 from service.api.datasets.endpoints import router as datasets_router
 from service.api.decisions.endpoints import router as decisions_router
-from service.api.engines import Engines
 from service.api.errors import install_error_handlers
 from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
 from service.api.rulesets.endpoints import router as rulesets_router
-from service.api.rulesets.service import install_shipped
 from service.api.security import RateLimitMiddleware, SecurityHeadersMiddleware
-from service.api.simulations import service as simulations
 from service.api.simulations.endpoints import router as simulations_router
-from service.api.state import AppState
 from service.api.tokens.endpoints import router as tokens_router
+from service.app import simulations as simulations
+from service.app.engines import Engines
+from service.app.rulesets import install_shipped
+from service.app.state import AppState
 from service.settings import Settings
 from service.storage.db import Database, upgrade_database
 from service.web import install as install_web

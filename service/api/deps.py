@@ -10,8 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.body import json_object_body
 from service.api.errors import Forbidden, Unauthenticated
-from service.api.state import AppState
-from service.api.tokens.service import authenticate
+from service.app.state import AppState
+from service.app.tokens import authenticate
 from service.audit import Actor
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer TOKEN")

@@ -70,9 +70,9 @@ def _errors() -> Iterator[None]:
 @contextmanager
 def _state() -> Iterator[Any]:
     """The service's database (migrated, shipped rulesets installed) and engines, as one worker has them."""
-    from service.api.engines import Engines
-    from service.api.rulesets.service import install_shipped
-    from service.api.state import AppState
+    from service.app.engines import Engines
+    from service.app.rulesets import install_shipped
+    from service.app.state import AppState
     from service.settings import Settings
     from service.storage.db import Database, upgrade_database
 
@@ -90,7 +90,7 @@ def _state() -> Iterator[Any]:
 
 def _actor(state: Any, token: str, *roles: str) -> Any:
     from service.api.errors import Forbidden
-    from service.api.tokens.service import authenticate
+    from service.app.tokens import authenticate
 
     with state.db.transaction() as session:
         actor = authenticate(session, token)
@@ -115,7 +115,7 @@ def propose(
     """Upload a revision: checked as `validate` checks files; errors refuse it, warnings are printed."""
     import json as _json
 
-    from service.api.rulesets import service
+    from service.app import rulesets as service
     from service.lifecycle.revisions import read_folder
 
     if ruleset is None:
@@ -139,7 +139,7 @@ def propose(
 def _transition(
     action: str, revision: str, token: str, reason: str, ruleset: str, roles: tuple[str, ...], **extra: Any
 ) -> None:
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     with _errors(), _state() as state:
         actor = _actor(state, token, *roles)
@@ -189,7 +189,7 @@ def retire(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DE
 @ruleset_app.command("list")
 def list_revisions(ruleset: Annotated[str | None, typer.Option(help="only this ruleset")] = None) -> None:
     """Every stored revision with its state and active years."""
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     with _errors(), _state() as state:
         for row in service.list_revisions(state.db, ruleset):
@@ -204,7 +204,7 @@ def diff(
     output: Annotated[str, typer.Option("--format", help="zh, en or json")] = "en",
 ) -> None:
     """What NEW changes relative to OLD: policies, parameters, precedence, rules."""
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     if output not in ("zh", "en", "json"):
         _fail(["error: --format is zh, en or json"], 2)
@@ -228,7 +228,7 @@ def impact(
 ) -> None:
     """Run the active and the proposed revision on a dataset; print the impact report as JSON."""
     from service.api.body import parse_json_object
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     if (dataset is None) == (request is None):
         _fail(["error: give --dataset ID or --input FILE"], 2)

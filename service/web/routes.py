@@ -24,18 +24,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service.api.datasets import service as datasets
-from service.api.decisions import service as decisions
-from service.api.decisions.repository import DecisionFilter
-from service.api.engines import DEFAULT_RULESET
 from service.api.errors import ApiError, Unauthenticated
-from service.api.rulesets import service as rulesets
-from service.api.simulations import service as simulations
 from service.api.simulations.endpoints import REPORT_CSP
-from service.api.tokens.service import authenticate
+from service.app import datasets as datasets
+from service.app import decisions as decisions
+from service.app import rulesets as rulesets
+from service.app import simulations as simulations
+from service.app.engines import DEFAULT_RULESET
+from service.app.tokens import authenticate
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset
 from service.io.readers import InputFileError
 from service.storage.db import as_utc
+from service.storage.repositories.decisions import DecisionFilter
 from service.web import views
 from service.web.i18n import LANGS, translate
 from service.web.session import (

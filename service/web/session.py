@@ -16,8 +16,8 @@ from typing import Any
 from fastapi import Request
 
 from service.api.errors import Unauthenticated
-from service.api.state import AppState
-from service.api.tokens.service import authenticate
+from service.app.state import AppState
+from service.app.tokens import authenticate
 from service.audit import Actor
 from service.web.i18n import LANGS
 

@@ -13,8 +13,8 @@ import yaml
 
 from service import audit
 from service.api.errors import ApiError
-from service.api.rulesets import service as rulesets
-from service.api.state import AppState
+from service.app import rulesets as rulesets
+from service.app.state import AppState
 from service.domain.errors import Problem, UnknownRuleset
 from service.policyfiles import default_root
 

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.tokens.service import ROLES, create_token
+from service.app.tokens import ROLES, create_token
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api.tokens.service import ROLES, revoke_token, token_hash
+from service.app.tokens import ROLES, revoke_token, token_hash
 from tests.api.conftest import SECRET, assert_role_outcome, bearer, dumps, small_request
 
 Call = Callable[[TestClient, dict[str, str], dict[str, Any]], Any]
@@ -116,7 +116,7 @@ def test_admin_creates_and_revokes_a_token(client: TestClient, tokens: dict[str,
 
 
 def test_cli_functions_create_and_revoke(app: FastAPI, client: TestClient) -> None:
-    from service.api.tokens.service import create_token
+    from service.app.tokens import create_token
 
     db = app.state.budget_rules.db
     with db.transaction() as session:

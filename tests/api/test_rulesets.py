@@ -171,7 +171,7 @@ def test_draft_then_propose_then_approve_by_another_person(
 
 def test_the_proposer_cannot_approve(app: FastAPI, client: TestClient, tokens: dict[str, str]) -> None:
     """Token names are unique, so one person is one name: a maintainer who becomes approver keeps the name."""
-    from service.api.tokens.service import revoke_token
+    from service.app.tokens import revoke_token
     from tests.api.conftest import SECRET
 
     maintainer = extra_token(app, "maintainer", name="alice")

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api.tokens.service import ROLES
+from service.app.tokens import ROLES
 from tests.api.conftest import (
     assert_role_outcome,
     bearer,

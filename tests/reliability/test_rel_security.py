@@ -29,8 +29,8 @@ from fastapi.testclient import TestClient
 from service.api import create_app
 from service.api.errors import Unauthenticated
 from service.api.security import TokenBuckets
-from service.api.tokens import service as token_service
-from service.api.tokens.service import ROLES, authenticate, create_token, token_hash
+from service.app import tokens as token_service
+from service.app.tokens import ROLES, authenticate, create_token, token_hash
 from service.storage.db import utc_now
 from tests.api.conftest import (  # noqa: F401 (fixtures)
     REPO,

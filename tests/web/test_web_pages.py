@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.tokens.service import create_token, revoke_token
+from service.app.tokens import create_token, revoke_token
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

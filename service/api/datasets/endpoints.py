@@ -8,10 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from service.api.body import parse_json_object
-from service.api.datasets import service
 from service.api.datasets.schemas import DatasetDetail, DatasetPage, DatasetPublic
 from service.api.deps import COMPILERS, DATASET_READERS, State
 from service.api.errors import InvalidJson
+from service.app import datasets as service
 from service.storage.db import as_utc
 from service.storage.models import DatasetRow
 

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Path, Query, Response
 
 from service.api.deps import APPROVERS, COMPILERS, IMPACT_PREVIEWERS, MAINTAINERS, RULESET_READERS, JsonObject, State
-from service.api.rulesets import service
 from service.api.rulesets.schemas import (
     Activation,
     RevisionDetail,
@@ -18,6 +17,7 @@ from service.api.rulesets.schemas import (
     RulesetList,
     Transition,
 )
+from service.app import rulesets as service
 from service.storage.db import as_utc
 from service.storage.models import RulesetRevisionRow
 

@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from service.api.errors import ApiError
-from service.api.rulesets import repository
 from service.domain.decision import Matcher
 from service.domain.errors import UnknownRuleset
 from service.domain.ruleset import CompiledRuleset
@@ -29,6 +28,7 @@ from service.engine import EngineName, make_matcher
 from service.lifecycle.revisions import CorruptRevision, RevisionContent
 from service.lifecycle.years import YearRange
 from service.storage.db import Database
+from service.storage.repositories import rulesets as repository
 
 DEFAULT_RULESET = "wuding-county"
 COMPILED_CACHE = 32

@@ -12,19 +12,19 @@ import uuid
 from typing import Any
 
 from service import audit
-from service.api.datasets import repository as datasets
-from service.api.decisions import repository
-from service.api.decisions.repository import DecisionFilter
-from service.api.engines import DEFAULT_RULESET
 from service.api.errors import Conflict, NotFound
-from service.api.requests import parse_budget_request
-from service.api.state import AppState
+from service.app.engines import DEFAULT_RULESET
+from service.app.requests import parse_budget_request
+from service.app.state import AppState
 from service.domain.decision import recommend
 from service.domain.errors import InvalidInput, Problem, UnknownRuleset
 from service.domain.records import BudgetRequest
 from service.domain.ruleset import CompiledRuleset, canonical_json
 from service.storage.db import utc_now
 from service.storage.models import DecisionRow
+from service.storage.repositories import datasets as datasets
+from service.storage.repositories import decisions as repository
+from service.storage.repositories.decisions import DecisionFilter
 
 DATASET_OVERRIDES = ("fiscal_year", "envelope", "ruleset")
 

@@ -20,10 +20,9 @@ from typing import Any
 from sqlmodel import Session
 
 from service import audit
-from service.api.engines import Engines
 from service.api.errors import ApiError, Conflict, NotFound, problem_detail
-from service.api.rulesets import repository
-from service.api.state import AppState
+from service.app.engines import Engines
+from service.app.state import AppState
 from service.domain.diff import diff_rulesets, impact
 from service.domain.errors import InvalidInput, InvalidPolicy, Problem
 from service.domain.ruleset import CompiledRuleset
@@ -32,6 +31,7 @@ from service.lifecycle.years import YearRange
 from service.policyfiles import Catalog
 from service.storage.db import Database, utc_now
 from service.storage.models import RulesetRevisionRow
+from service.storage.repositories import rulesets as repository
 
 SYSTEM = audit.Actor(name="system", role="admin")
 # The first-start install is visible in ruleset_revisions (created/approved/activated by "system").
@@ -368,8 +368,8 @@ def impact_preview(
 
     The body is what ``POST /v1/recommendations`` takes: a request, or ``{dataset_id, fiscal_year?, envelope?}``.
     """
-    from service.api.decisions.service import _resolve_input
-    from service.api.requests import parse_budget_request
+    from service.app.decisions import _resolve_input
+    from service.app.requests import parse_budget_request
 
     engines, db = state.engines, state.db
     row = get_revision(db, ruleset_id, revision)

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from service import audit
-from service.api.datasets import repository
 from service.api.errors import NotFound
-from service.api.requests import parse_budget_request
-from service.api.state import AppState
+from service.app.requests import parse_budget_request
+from service.app.state import AppState
 from service.domain.ruleset import canonical_json
 from service.io.readers import InputFileError, read_request
 from service.storage.db import utc_now
 from service.storage.models import DatasetRow
+from service.storage.repositories import datasets as repository
 
 UPLOAD_SUFFIXES = (".json", ".xlsx", ".csv")
 CSV_NAMES = ("departments.csv", "projects.csv")

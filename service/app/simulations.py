@@ -32,19 +32,19 @@ from pathlib import Path
 from typing import Any
 
 from service import audit
-from service.api.datasets import repository as datasets
 from service.api.errors import ApiError, Conflict, NotFound
-from service.api.simulations import repository
-from service.api.simulations.repository import ACTIVE
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.domain.policy import SLUG
 from service.policyfiles import default_root, parse_model, read_yaml
 from service.storage.db import Database, as_utc, utc_now
 from service.storage.models import SimulationJobRow
+from service.storage.repositories import datasets as datasets
+from service.storage.repositories import simulations as repository
+from service.storage.repositories.simulations import ACTIVE
 
 log = logging.getLogger("budget_rules.api.simulations")
 
-WORKER_MODULE = "service.api.simulations.worker"
+WORKER_MODULE = "service.app.simulation_worker"
 ENV_STALE = "BUDGET_RULES_SIMULATION_STALE_SECONDS"
 ENV_HEARTBEAT = "BUDGET_RULES_SIMULATION_HEARTBEAT_SECONDS"
 ENV_START_GRACE = "BUDGET_RULES_SIMULATION_START_GRACE_SECONDS"
@@ -328,7 +328,7 @@ def start(state: Any, config: SimulationConfig, actor: audit.Actor, body: dict[s
 
 
 def spawn(state: Any, config: SimulationConfig, job_id: str) -> None:
-    """Start ``python -m service.api.simulations.worker JOB_ID``; a daemon thread reaps it."""
+    """Start ``python -m service.app.simulation_worker JOB_ID``; a daemon thread reaps it."""
     settings = state.settings
     env = {
         **os.environ,
