@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from service import audit
-from service.api.errors import ApiError, Conflict, NotFound
+from service.app.errors import Conflict, NotFound, TooManyRequests
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.domain.policy import SLUG
 from service.policyfiles import default_root, parse_model, read_yaml
@@ -275,7 +275,7 @@ def _where(problem: Problem) -> str:
 
 def read_submission(db: Database, row: SimulationJobRow, root: Path | None = None) -> Submission:
     """A stored job's scenario, validated again (the worker's view)."""
-    from service.api.body import parse_json_object
+    from service.app.requests import parse_json_object
 
     return parse_submission(db, parse_json_object(row.scenario_json.encode("utf-8")), root)
 
@@ -283,8 +283,8 @@ def read_submission(db: Database, row: SimulationJobRow, root: Path | None = Non
 # ------------------------------------------------------------------ start
 
 
-class TooManyJobs(ApiError):
-    status, code = 429, "too_many_simulations"
+class TooManyJobs(TooManyRequests):
+    code = "too_many_simulations"
 
 
 def start(state: Any, config: SimulationConfig, actor: audit.Actor, body: dict[str, Any]) -> SimulationJobRow:

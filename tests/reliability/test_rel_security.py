@@ -27,9 +27,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.errors import Unauthenticated
 from service.api.security import TokenBuckets
 from service.app import tokens as token_service
+from service.app.errors import Unauthenticated
 from service.app.tokens import ROLES, authenticate, create_token, token_hash
 from service.storage.db import utc_now
 from tests.api.conftest import (  # noqa: F401 (fixtures)

@@ -58,26 +58,17 @@ def _summary(row: RulesetRevisionRow) -> dict[str, Any]:
 
 @router.get("/v1/rulesets", response_model=RulesetList)
 def list_rulesets(state: State, _: RULESET_READERS) -> RulesetList:
-    rows = service.list_revisions(state.db)
-    active = state.engines.active_revisions()
-    items = []
-    for ruleset_id in sorted({r.ruleset_id for r in rows}):
-        mine = [a for a in active if a.ruleset_id == ruleset_id]
-        items.append(
-            {
-                "id": ruleset_id,
-                "revisions": sum(1 for r in rows if r.ruleset_id == ruleset_id),
-                "active": [
-                    {
-                        "revision": a.revision,
-                        "digest": a.digest,
-                        "from_year": a.years.from_year,
-                        "to_year": a.years.to_year,
-                    }
-                    for a in mine
-                ],
-            }
-        )
+    items = [
+        {
+            "id": o.id,
+            "revisions": o.revisions,
+            "active": [
+                {"revision": a.revision, "digest": a.digest, "from_year": a.years.from_year, "to_year": a.years.to_year}
+                for a in o.active
+            ],
+        }
+        for o in service.overview(state)
+    ]
     return RulesetList.model_validate({"items": items})
 
 
