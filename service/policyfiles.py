@@ -280,10 +280,17 @@ def with_parameters(ruleset: RulesetFile, overrides: Mapping[str, Mapping[str, A
     return ruleset.model_copy(update={"policies": bindings})
 
 
+SHIPPED_ROOT = Path(__file__).resolve().parent / "shipped"  # in a wheel: the folders setup.py packs
+
+
 def default_root() -> Path:
-    """Where policies/ and rulesets/ are: $BUDGET_RULES_HOME, else the source tree of this package."""
+    """Where policies/ and rulesets/ are: $BUDGET_RULES_HOME, else the source tree, else the installed package."""
     home = os.environ.get("BUDGET_RULES_HOME")
-    return Path(home) if home else PROJECT_ROOT
+    if home:
+        return Path(home)
+    if not (PROJECT_ROOT / "policies").is_dir() and (SHIPPED_ROOT / "policies").is_dir():
+        return SHIPPED_ROOT  # installed from a wheel (pip install .): the shipped copies
+    return PROJECT_ROOT
 
 
 def iter_problems(error: InvalidPolicy) -> Iterable[str]:
