@@ -109,9 +109,13 @@ def test_admin_creates_and_revokes_a_token(client: TestClient, tokens: dict[str,
     assert client.get("/v1/audit/head", headers=bearer(token)).status_code == 200
     again = client.post("/v1/tokens", json={"name": "short-lived", "role": "auditor"}, headers=admin)
     assert again.status_code == 409
+    assert again.json()["error"]["code"] == "token_exists" and "token" not in again.json()
     assert client.delete("/v1/tokens/short-lived", headers=admin).status_code == 204
-    assert client.get("/v1/audit/head", headers=bearer(token)).status_code == 401
-    assert client.delete("/v1/tokens/short-lived", headers=admin).status_code == 404
+    revoked = client.get("/v1/audit/head", headers=bearer(token))
+    assert revoked.status_code == 401 and revoked.json()["error"]["code"] == "unauthenticated"
+    assert revoked.headers["WWW-Authenticate"] == "Bearer"
+    gone = client.delete("/v1/tokens/short-lived", headers=admin)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
     bad = client.post("/v1/tokens", json={"name": "x y", "role": "king"}, headers=admin)
     assert bad.status_code == 422
     assert {tuple(d["loc"]) for d in bad.json()["error"]["details"]} == {("name",), ("role",)}

@@ -132,7 +132,8 @@ def test_unknown_decision_is_404(client: TestClient, tokens: dict[str, str]) -> 
     response = client.get("/v1/decisions/nope", headers=bearer(tokens["auditor"]))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    assert client.post("/v1/decisions/nope/replay", headers=bearer(tokens["auditor"])).status_code == 404
+    replay = client.post("/v1/decisions/nope/replay", headers=bearer(tokens["auditor"]))
+    assert replay.status_code == 404 and replay.json()["error"]["code"] == "not_found"
 
 
 def test_health_and_readiness(client: TestClient) -> None:

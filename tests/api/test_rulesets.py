@@ -184,8 +184,11 @@ def test_reason_is_required(client: TestClient, tokens: dict[str, str]) -> None:
     w = proposed_with_warnings(client, tokens)
     response = client.post(revision_path(w, "approve"), json={}, headers=bearer(tokens["approver"]))
     assert response.status_code == 422
+    assert ["body", "reason"] in [d["loc"] for d in _error(response)["details"]], response.text
     response = client.post(revision_path(w, "approve"), json={"reason": ""}, headers=bearer(tokens["approver"]))
     assert response.status_code == 422
+    assert [d["loc"] for d in _error(response)["details"]] == [["body", "reason"]], response.text
+    assert client.get(revision_path(w), headers=bearer(tokens["approver"])).json()["state"] == "proposed"
 
 
 def test_draft_then_propose_then_approve_by_another_person(
@@ -235,6 +238,8 @@ def test_overlapping_active_years_are_409_naming_the_other_revision(
     assert response.status_code == 409 and "2023–2025" in _error(response)["message"]
     response = transition(client, tokens["approver"], b, "activate", from_year=2024, to_year=2022)
     assert response.status_code == 422
+    assert _error(response)["details"] == [{"loc": ["to_year"], "message": "is before from_year"}]
+    assert client.get(revision_path(b), headers=bearer(tokens["approver"])).json()["state"] == "approved"
 
 
 def test_activation_swaps_and_years_choose_the_revision(
@@ -338,6 +343,7 @@ def test_diff_between_revisions_in_json_and_both_languages(
     assert default["parameters_changed"][0]["parameter"] == "cancel_below"
     missing = client.get(revision_path("0" * 12, "diff"), headers=bearer(tokens["auditor"]))
     assert missing.status_code == 404
+    assert _error(missing)["code"] == "not_found" and "000000000000" in _error(missing)["message"]
 
 
 def test_impact_preview_on_an_inline_request_and_on_a_dataset(
@@ -408,6 +414,7 @@ def test_disclosure_review_uses_the_active_revision_and_is_audited(
         "/v1/disclosure-reviews", content=dumps({**DISCLOSURE, "fiscal_year": 1999}), headers=bearer(tokens["compiler"])
     )
     assert bad.status_code == 422
+    assert _error(bad)["code"] in ("invalid_input", "unknown_ruleset"), bad.text
     wrong = client.post(
         "/v1/disclosure-reviews",
         content=dumps({**DISCLOSURE, "ruleset": "wuding-county"}),
