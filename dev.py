@@ -2,7 +2,7 @@
 """One entry point for developers and CI: sets everything up, then runs the demo, the tests or the checks.
 
     python3 dev.py demo     # set up .venv, then recommend on the embedded demo county (a table)
-    python3 dev.py test     # set up .venv, make sure PostgreSQL is up, run the whole test suite
+    python3 dev.py test     # set up .venv, make sure PostgreSQL is up, run the checks and the whole test suite
     python3 dev.py check    # ruff (lint + format) and mypy --strict over service/
 
 Only the standard library is used here, so it runs on a fresh machine with just Python and git.
@@ -106,13 +106,17 @@ def demo() -> int:
 
 
 def test() -> int:
+    """The lint and type checks, then every test and every policy's examples; the worst status."""
     ensure_venv()
     ensure_postgres()
     ensure_chromium()
+    checked = check()
     status = run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False)
     if status == 0:
         status = run(BIN / "budget-rules", "test", check=False)
-    return status
+    if checked:
+        say("the lint or type checks failed (see above)")
+    return max(checked, status)
 
 
 def check() -> int:

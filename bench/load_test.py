@@ -248,7 +248,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
     import psycopg
 
-    from service.api.tokens.service import create_token
+    from service.app.tokens import create_token
     from service.storage.db import Database, upgrade_database
 
     schema = None

@@ -19,6 +19,7 @@ from rich.console import Console
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.engine import ENGINES
 from service.lifecycle.cli import ruleset_app
+from service.policyfiles import DEFAULT_RULESET
 from service.simulation.command import simulate
 
 app = typer.Typer(
@@ -30,7 +31,6 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-DEFAULT_RULESET = "wuding-county"
 DEMO_FILE = Path("demo") / "wuding-county-2021.json"
 
 
@@ -43,16 +43,17 @@ def _fail(lines: list[str], status: int) -> NoReturn:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn every expected failure into plain lines on stderr and an exit status."""
+    from service.app.error_table import exit_status
     from service.io.readers import InputFileError
 
     try:
         yield
     except (InvalidInput, InvalidPolicy) as error:
-        _fail([str(p) for p in error.problems], 2)
+        _fail([str(p) for p in error.problems], exit_status(error) or 2)
     except InputFileError as error:
-        _fail(list(error.problems), 2)
-    except BudgetRulesError as error:
-        _fail([f"error: {error}"], 2 if error.code == "unknown_ruleset" else 1)
+        _fail(list(error.problems), exit_status(error) or 2)
+    except BudgetRulesError as error:  # the domain's errors and the use cases' (service.app.errors)
+        _fail([f"error: {error}"], exit_status(error) or 1)
     except OSError as error:
         _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
 
@@ -355,8 +356,9 @@ def demo(
 
 
 def _demo_tokens() -> None:
-    from service.api.errors import NotFound
-    from service.api.tokens.service import ROLES, create_token, revoke_token
+    from service.app.errors import NotFound
+    from service.app.roles import ROLES
+    from service.app.tokens import create_token, revoke_token
 
     settings, db = _database()
     created = {}
@@ -403,15 +405,13 @@ def _service_errors() -> Iterator[None]:
     """Service-side failures (conflicts, unknown names, database down) as one line and exit 1."""
     from sqlalchemy.exc import OperationalError
 
-    from service.api.errors import ApiError
+    from service.app.error_table import exit_status
 
-    with _user_errors():
+    with _user_errors():  # service.app.errors are BudgetRulesErrors: one line, the table's status
         try:
             yield
-        except ApiError as error:
-            _fail([f"error: {error.message}"], 1)
         except OperationalError as error:
-            _fail([f"error: the database is unreachable: {error.orig}"], 1)
+            _fail([f"error: the database is unreachable: {error.orig}"], exit_status(error) or 1)
 
 
 def _database() -> tuple[Any, Any]:
@@ -462,7 +462,7 @@ def token_create(
     """Create a token and print it once (only its hash is stored)."""
     from datetime import timedelta
 
-    from service.api.tokens.service import create_token
+    from service.app.tokens import create_token
     from service.storage.db import utc_now
 
     settings, db = _database()
@@ -476,7 +476,7 @@ def token_create(
 @token_app.command("revoke")
 def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) -> None:
     """Revoke (delete) the token named NAME."""
-    from service.api.tokens.service import revoke_token
+    from service.app.tokens import revoke_token
 
     settings, db = _database()
     with _service_errors(), db.transaction() as session:

@@ -7,7 +7,7 @@ that also refuses aliases (no "billion laughs") and files over 1 MB.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +20,8 @@ from service.domain.policy import Policy
 from service.domain.ruleset import CompiledRuleset, RulesetFile, compile_ruleset, ruleset_digest
 
 MAX_FILE_BYTES = 1_000_000
+# The ruleset a request that names none is decided by (CLI, API, pages).
+DEFAULT_RULESET = "wuding-county"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -200,13 +202,26 @@ class Catalog:
             catalog.ruleset_paths[ruleset.id] = str(path)
         return catalog, problems
 
-    def compile(self, ruleset_id: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> CompiledRuleset:
+    def compile(
+        self,
+        ruleset_id: str,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
+        disabled: Sequence[str] = (),
+    ) -> CompiledRuleset:
+        """A ruleset compiled, optionally with some parameters replaced and some policies switched off (what-if)."""
         ruleset = self.rulesets.get(ruleset_id)
         if ruleset is None:
             known = ", ".join(sorted(self.rulesets)) or "none"
             raise UnknownRuleset(f"no ruleset {ruleset_id!r} (known: {known})")
+        unknown = sorted(set(disabled) - {b.policy for b in ruleset.policies})
+        if unknown:
+            raise UnknownRuleset(f"ruleset {ruleset_id} binds no policy {', '.join(unknown)}")
         if overrides:
             ruleset = with_parameters(ruleset, overrides)
+        if disabled:
+            off = {"enabled": False}
+            bindings = [b.model_copy(update=off) if b.policy in disabled else b for b in ruleset.policies]
+            ruleset = ruleset.model_copy(update={"policies": bindings})
         return compile_ruleset(
             ruleset,
             self.policies,
@@ -265,10 +280,17 @@ def with_parameters(ruleset: RulesetFile, overrides: Mapping[str, Mapping[str, A
     return ruleset.model_copy(update={"policies": bindings})
 
 
+SHIPPED_ROOT = Path(__file__).resolve().parent / "shipped"  # in a wheel: the folders setup.py packs
+
+
 def default_root() -> Path:
-    """Where policies/ and rulesets/ are: $BUDGET_RULES_HOME, else the source tree of this package."""
+    """Where policies/ and rulesets/ are: $BUDGET_RULES_HOME, else the source tree, else the installed package."""
     home = os.environ.get("BUDGET_RULES_HOME")
-    return Path(home) if home else PROJECT_ROOT
+    if home:
+        return Path(home)
+    if not (PROJECT_ROOT / "policies").is_dir() and (SHIPPED_ROOT / "policies").is_dir():
+        return SHIPPED_ROOT  # installed from a wheel (pip install .): the shipped copies
+    return PROJECT_ROOT
 
 
 def iter_problems(error: InvalidPolicy) -> Iterable[str]:

@@ -211,7 +211,8 @@ def test_cross_department_overlap_exists(request_99: Request) -> None:
 
 def test_fragmentation_exists(request_99: Request) -> None:
     small: Counter[tuple[str, str]] = Counter(
-        (p["department_id"], p["purpose_code"]) for p in _projects(request_99)
+        (p["department_id"], p["purpose_code"])
+        for p in _projects(request_99)
         if p.get("purpose_code") and Decimal(p["requested"]) < Decimal("100000.00")
     )
     assert max(small.values()) >= 3

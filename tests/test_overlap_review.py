@@ -14,9 +14,17 @@ RULESET = Catalog.load().compile("wuding-county")
 def _request(n_departments: int, per_department: int) -> dict:
     departments = [{"department_id": f"D{d:04d}", "name": f"部门{d}"} for d in range(n_departments)]
     projects = [
-        {"project_id": f"P{d:04d}-{k}", "department_id": f"D{d:04d}", "name": "饮水", "requested": "50000.00",
-         "target_review_score": 80, "purpose_code": "2130314", "beneficiary": "农村居民"}
-        for d in range(n_departments) for k in range(per_department)
+        {
+            "project_id": f"P{d:04d}-{k}",
+            "department_id": f"D{d:04d}",
+            "name": "饮水",
+            "requested": "50000.00",
+            "target_review_score": 80,
+            "purpose_code": "2130314",
+            "beneficiary": "农村居民",
+        }
+        for d in range(n_departments)
+        for k in range(per_department)
     ]
     return {"fiscal_year": 2021, "departments": departments, "projects": projects}
 

@@ -1,4 +1,4 @@
-"""The HTTP service (FastAPI). One package per capability, each with endpoints/service/repository/schemas."""
+"""The HTTP service (FastAPI): one package per capability (endpoints, schemas) over the use cases of service/app/."""
 
 from service.api.app import app_from_environment, create_app
 

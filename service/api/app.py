@@ -12,24 +12,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from service.api.app_errors import install_app_error_handlers
 from service.api.audit.endpoints import router as audit_router
 from service.api.authfirst import AuthenticateFirstMiddleware, VerifiedTokens
 from service.api.datasets.endpoints import router as datasets_router
-from service.api.dberrors import install_database_error_handlers
 from service.api.decisions.endpoints import router as decisions_router
-from service.api.engines import Engines
 from service.api.errors import install_error_handlers
 from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
 from service.api.openapi import install_openapi
 from service.api.rulesets.endpoints import router as rulesets_router
-from service.api.rulesets.service import install_shipped
 from service.api.security import RateLimitMiddleware, SecurityHeadersMiddleware
-from service.api.simulations import service as simulations
 from service.api.simulations.endpoints import router as simulations_router
-from service.api.state import AppState
 from service.api.tokens.endpoints import router as tokens_router
+from service.app import simulations as simulations
+from service.app.engines import Engines
+from service.app.rulesets import install_shipped
+from service.app.state import AppState
 from service.settings import Settings
 from service.storage.db import Database, upgrade_database
 from service.web import install as install_web
@@ -62,8 +60,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     )
     app.state.budget_rules = state
     install_error_handlers(app)
-    install_app_error_handlers(app)
-    install_database_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     verified = VerifiedTokens()  # authentication before any body is read; the limiter trusts only these
     app.add_middleware(AuthenticateFirstMiddleware, verified=verified)

@@ -28,7 +28,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api import errors as api_errors
 from service.api.errors import envelope
 from service.app import errors as app_errors
 
@@ -93,7 +92,7 @@ class AuthenticateFirstMiddleware:
         state = scope["app"].state.budget_rules
         try:
             await anyio.to_thread.run_sync(_check, state, token.decode("utf-8", "replace"))
-        except (api_errors.Unauthenticated, app_errors.Unauthenticated) as error:
+        except app_errors.Unauthenticated as error:
             await _unauthenticated(error.message)(scope, receive, send)
             return
         except (SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
@@ -111,8 +110,8 @@ class AuthenticateFirstMiddleware:
 
 
 def _check(state: object, token: str) -> None:
-    from service.api.state import AppState
-    from service.api.tokens.service import authenticate
+    from service.app.state import AppState
+    from service.app.tokens import authenticate
 
     assert isinstance(state, AppState)
     with state.db.transaction() as session:

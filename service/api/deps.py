@@ -9,9 +9,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.body import json_object_body
-from service.api.errors import Forbidden, Unauthenticated
-from service.api.state import AppState
-from service.api.tokens.service import authenticate
+from service.app import roles
+from service.app.errors import Unauthenticated
+from service.app.state import AppState
+from service.app.tokens import authenticate
 from service.audit import Actor
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer TOKEN")
@@ -33,31 +34,24 @@ def current_actor(state: State, credentials: Annotated[HTTPAuthorizationCredenti
         return authenticate(session, credentials.credentials)
 
 
-def require(*roles: str) -> Callable[..., Actor]:
-    """A dependency admitting only tokens whose role is one of ``roles``."""
+def require(*allowed: str) -> Callable[..., Actor]:
+    """A dependency admitting only tokens whose role is one of ``allowed`` (:func:`service.app.roles.require`)."""
 
     def _dependency(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
-        if actor.role not in roles:
-            raise Forbidden(f"role {actor.role!r} may not do this; allowed: {', '.join(roles)}")
-        return actor
+        return roles.require(actor, allowed)
 
     return _dependency
 
 
-# Who may do what (documented in docs/api.md).
-COMPILERS = Annotated[Actor, Depends(require("compiler"))]
-DATASET_READERS = Annotated[Actor, Depends(require("compiler", "analyst"))]
-DECISION_READERS = Annotated[Actor, Depends(require("compiler", "auditor"))]
-AUDITORS = Annotated[Actor, Depends(require("auditor"))]
-ADMINS = Annotated[Actor, Depends(require("admin"))]
-
-# Ruleset revisions (docs/rulesets.md): maintainers upload and propose, approvers approve, activate
-# and retire (never their own proposal), every role but admin reads; disclosure reviews are COMPILERS.
-MAINTAINERS = Annotated[Actor, Depends(require("maintainer"))]
-APPROVERS = Annotated[Actor, Depends(require("approver"))]
-RULESET_READERS = Annotated[Actor, Depends(require("maintainer", "approver", "auditor", "compiler", "analyst"))]
-IMPACT_PREVIEWERS = Annotated[Actor, Depends(require("maintainer", "approver", "analyst"))]
-
-# Simulation jobs (docs/simulations.md, "HTTP API"): analysts start them; analysts and auditors read them.
-SIMULATION_RUNNERS = Annotated[Actor, Depends(require("analyst"))]
-SIMULATION_READERS = Annotated[Actor, Depends(require("analyst", "auditor"))]
+# Who may do what: the matrix of service/app/roles.py (documented in docs/api.md).
+COMPILERS = Annotated[Actor, Depends(require(*roles.COMPILERS))]
+DATASET_READERS = Annotated[Actor, Depends(require(*roles.DATASET_READERS))]
+DECISION_READERS = Annotated[Actor, Depends(require(*roles.DECISION_READERS))]
+AUDITORS = Annotated[Actor, Depends(require(*roles.AUDITORS))]
+ADMINS = Annotated[Actor, Depends(require(*roles.ADMINS))]
+MAINTAINERS = Annotated[Actor, Depends(require(*roles.MAINTAINERS))]
+APPROVERS = Annotated[Actor, Depends(require(*roles.APPROVERS))]
+RULESET_READERS = Annotated[Actor, Depends(require(*roles.RULESET_READERS))]
+IMPACT_PREVIEWERS = Annotated[Actor, Depends(require(*roles.IMPACT_PREVIEWERS))]
+SIMULATION_RUNNERS = Annotated[Actor, Depends(require(*roles.SIMULATION_RUNNERS))]
+SIMULATION_READERS = Annotated[Actor, Depends(require(*roles.SIMULATION_READERS))]

@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import PayloadTooLarge, envelope
+from service.api.errors import envelope
+from service.app.errors import TooLarge
 
 
 class BodyLimitMiddleware:
@@ -30,7 +31,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise PayloadTooLarge(self._message())
+                    raise TooLarge(self._message())
             return message
 
         await self.app(scope, counting_receive, send)
@@ -39,7 +40,7 @@ class BodyLimitMiddleware:
         return f"the request body is larger than the limit of {self.max_bytes} bytes"
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = envelope(413, PayloadTooLarge.code, self._message(), headers={"Connection": "close"})
+        response = envelope(413, TooLarge.code, self._message(), headers={"Connection": "close"})
         await response(scope, receive, send)
 
 

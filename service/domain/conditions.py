@@ -172,7 +172,8 @@ TRUE = Const(True)
 FALSE = Const(False)
 
 _NEGATED = {Op.lt: Op.gte, Op.lte: Op.gt, Op.gt: Op.lte, Op.gte: Op.lt, Op.eq: Op.ne, Op.ne: Op.eq}
-_PY_OPS: dict[Op, Callable[[Any, Any], bool]] = {
+# How each comparison operator compares two values (shared with the vectorized evaluator, simulation/masks.py).
+OPERATORS: dict[Op, Callable[[Any, Any], bool]] = {
     Op.lt: operator.lt,
     Op.lte: operator.le,
     Op.gt: operator.gt,
@@ -272,7 +273,7 @@ def normalize(
             return Const(actual in cond.value)
         try:
             expected = type(actual)(cond.value) if isinstance(actual, Decimal) else cond.value
-            return Const(bool(_PY_OPS[cond.op](actual, expected)))
+            return Const(bool(OPERATORS[cond.op](actual, expected)))
         except (TypeError, ArithmeticError, ValueError) as error:
             raise ConditionError((*path, "value"), f"cannot compare parameter {cond.param}: {error}") from None
     if isinstance(cond, FieldTest):
@@ -326,7 +327,7 @@ def evaluate(node: Node, facts: Mapping[str, Any]) -> bool:
                 return False
         else:
             right = node.value
-        return bool(_PY_OPS[node.op](left, right))
+        return bool(OPERATORS[node.op](left, right))
     if isinstance(node, Present):
         return node.field in facts
     if isinstance(node, Absent):

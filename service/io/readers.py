@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,8 @@ from typing import Any
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+from service.io.strictjson import StrictJsonError, json_type, loads_exact
 
 MAX_INPUT_BYTES = 50 * 1024 * 1024
 """Largest JSON or CSV file (and largest .xlsx file on disk) that is read at all."""
@@ -105,68 +106,23 @@ def read_request(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
 # --- JSON -------------------------------------------------------------------------------------
 
 
-class _NonFiniteNumberError(ValueError):
-    """NaN / Infinity met while parsing JSON."""
-
-
-class _DuplicateKeyError(ValueError):
-    """The same key twice in one JSON object: json.loads would silently keep the last one."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise _NonFiniteNumberError(name)
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
-
-
 def read_json_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
     """Parse a JSON request exactly: numbers with a fraction or exponent become ``Decimal``."""
     raw = _read_limited(path)
     text = _decode_utf8(raw, path.name)
     try:
-        data = json.loads(
-            text,
-            parse_float=Decimal,
-            parse_int=int,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_object_without_duplicates,
-        )
-    except json.JSONDecodeError as exc:
-        raise InputFileError([f"{path.name} line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]) from exc
-    except _NonFiniteNumberError as exc:
-        raise InputFileError([f"{path.name}: {exc} is not allowed: JSON numbers must be finite"]) from exc
-    except _DuplicateKeyError as exc:
-        raise InputFileError(
-            [f"{path.name}: the key {exc.args[0]!r} appears twice in the same JSON object; keep one"]
-        ) from exc
-    except RecursionError as exc:
-        raise InputFileError([f"{path.name}: JSON is nested too deeply"]) from exc
-    except ValueError as exc:  # e.g. an integer with more digits than Python accepts
-        raise InputFileError([f"{path.name}: invalid JSON number: {exc}"]) from exc
+        data = loads_exact(text)
+    except StrictJsonError as exc:
+        if exc.line is not None:
+            raise InputFileError(
+                [f"{path.name} line {exc.line} column {exc.column}: invalid JSON: {exc.reason}"]
+            ) from exc
+        raise InputFileError([f"{path.name}: {exc}"]) from exc
     if not isinstance(data, dict):
-        raise InputFileError([f"{path.name}: the top level must be a JSON object, found {_json_type(data)}"])
+        raise InputFileError([f"{path.name}: the top level must be a JSON object, found {json_type(data)}"])
     if fiscal_year is not None:
         data["fiscal_year"] = fiscal_year
     return LoadedRequest(data=data, origins={})
-
-
-def _json_type(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number"
 
 
 # --- shared file helpers ----------------------------------------------------------------------

@@ -22,7 +22,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from service.app import roles
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy
+from service.policyfiles import DEFAULT_RULESET
 
 ruleset_app = typer.Typer(
     help="Ruleset revisions: propose, diff, impact, approve, activate, retire.", no_args_is_help=True
@@ -32,7 +34,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 Token = Annotated[str, typer.Option(envvar="BUDGET_RULES_TOKEN", help="your API token (or $BUDGET_RULES_TOKEN)")]
 Reason = Annotated[str, typer.Option(help="why (recorded in the audit trail)")]
 RulesetOpt = Annotated[str, typer.Option("--ruleset", help="the ruleset id")]
-DEFAULT = "wuding-county"
 
 
 def _fail(lines: list[str], status: int) -> NoReturn:
@@ -45,34 +46,32 @@ def _fail(lines: list[str], status: int) -> NoReturn:
 def _errors() -> Iterator[None]:
     from sqlalchemy.exc import OperationalError
 
-    from service.api.errors import ApiError
+    from service.app.error_table import exit_status
+    from service.app.errors import AppError
 
     try:
         yield
-    except ApiError as error:
+    except AppError as error:
         if error.code == "invalid_ruleset":
-            _fail(
-                [
-                    f"error: {d.get('source', '')}: {'.'.join(map(str, d['loc']))}: {d['message']}"
-                    for d in error.details
-                ],
-                2,
-            )
-        _fail([f"error ({error.code}): {error.message}"], 1)
+            lines = [
+                f"error: {d.get('source', '')}: {'.'.join(map(str, d['loc']))}: {d['message']}" for d in error.details
+            ]
+            _fail(lines, exit_status(error) or 2)
+        _fail([f"error ({error.code}): {error.message}"], exit_status(error) or 1)
     except (InvalidInput, InvalidPolicy) as error:
-        _fail([f"error: {p}" for p in error.problems], 2)
+        _fail([f"error: {p}" for p in error.problems], exit_status(error) or 2)
     except BudgetRulesError as error:
-        _fail([f"error ({error.code}): {error}"], 2 if error.code == "unknown_ruleset" else 1)
+        _fail([f"error ({error.code}): {error}"], exit_status(error) or 1)
     except OperationalError as error:
-        _fail([f"error: the database is unreachable: {error.orig}"], 1)
+        _fail([f"error: the database is unreachable: {error.orig}"], exit_status(error) or 1)
 
 
 @contextmanager
 def _state() -> Iterator[Any]:
     """The service's database (migrated, shipped rulesets installed) and engines, as one worker has them."""
-    from service.api.engines import Engines
-    from service.api.rulesets.service import install_shipped
-    from service.api.state import AppState
+    from service.app.engines import Engines
+    from service.app.rulesets import install_shipped
+    from service.app.state import AppState
     from service.settings import Settings
     from service.storage.db import Database, upgrade_database
 
@@ -88,15 +87,12 @@ def _state() -> Iterator[Any]:
         db.dispose()
 
 
-def _actor(state: Any, token: str, *roles: str) -> Any:
-    from service.api.errors import Forbidden
-    from service.api.tokens.service import authenticate
+def _actor(state: Any, token: str, allowed: tuple[str, ...]) -> Any:
+    from service.app.tokens import authenticate
 
     with state.db.transaction() as session:
         actor = authenticate(session, token)
-    if actor.role not in roles:
-        raise Forbidden(f"role {actor.role!r} may not do this; allowed: {', '.join(roles)}")
-    return actor
+    return roles.require(actor, allowed)
 
 
 def _show(row: Any) -> None:
@@ -115,7 +111,7 @@ def propose(
     """Upload a revision: checked as `validate` checks files; errors refuse it, warnings are printed."""
     import json as _json
 
-    from service.api.rulesets import service
+    from service.app import rulesets as service
     from service.lifecycle.revisions import read_folder
 
     if ruleset is None:
@@ -124,7 +120,7 @@ def propose(
             _fail([f"error: name the ruleset with --ruleset (found: {', '.join(found) or 'none'})"], 2)
         ruleset = found[0]
     with _errors(), _state() as state:
-        actor = _actor(state, token, "maintainer")
+        actor = _actor(state, token, roles.MAINTAINERS)
         row = service.upload(
             state.db, state.settings.audit_secret, actor, ruleset, read_folder(folder, ruleset), reason, draft=draft
         )
@@ -137,27 +133,27 @@ def propose(
 
 
 def _transition(
-    action: str, revision: str, token: str, reason: str, ruleset: str, roles: tuple[str, ...], **extra: Any
+    action: str, revision: str, token: str, reason: str, ruleset: str, allowed: tuple[str, ...], **extra: Any
 ) -> None:
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     with _errors(), _state() as state:
-        actor = _actor(state, token, *roles)
+        actor = _actor(state, token, allowed)
         change = getattr(service, action)
         row = change(state.db, state.settings.audit_secret, actor, ruleset, revision, reason, **extra)
         _show(row)
 
 
 @ruleset_app.command("submit")
-def submit(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DEFAULT) -> None:
+def submit(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DEFAULT_RULESET) -> None:
     """A draft — or a retired revision, to roll back to it — becomes proposed."""
-    _transition("propose", revision, token, reason, ruleset, ("maintainer",))
+    _transition("propose", revision, token, reason, ruleset, roles.MAINTAINERS)
 
 
 @ruleset_app.command("approve")
-def approve(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DEFAULT) -> None:
+def approve(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DEFAULT_RULESET) -> None:
     """Approve a proposed revision (not your own proposal)."""
-    _transition("approve", revision, token, reason, ruleset, ("approver",))
+    _transition("approve", revision, token, reason, ruleset, roles.APPROVERS)
 
 
 @ruleset_app.command("activate")
@@ -165,7 +161,7 @@ def activate(
     revision: str,
     token: Token,
     reason: Reason,
-    ruleset: RulesetOpt = DEFAULT,
+    ruleset: RulesetOpt = DEFAULT_RULESET,
     from_year: Annotated[int | None, typer.Option(help="first fiscal year (default: the file's)")] = None,
     to_year: Annotated[int | None, typer.Option(help="last fiscal year (default: the file's)")] = None,
     onwards: Annotated[bool, typer.Option("--onwards", help="no last fiscal year")] = False,
@@ -177,19 +173,19 @@ def activate(
         years["from_year"] = from_year
     if to_year is not None or onwards:
         years["to_year"] = None if onwards else to_year
-    _transition("activate", revision, token, reason, ruleset, ("approver",), years=years, replaces=replaces or [])
+    _transition("activate", revision, token, reason, ruleset, roles.APPROVERS, years=years, replaces=replaces or [])
 
 
 @ruleset_app.command("retire")
-def retire(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DEFAULT) -> None:
+def retire(revision: str, token: Token, reason: Reason, ruleset: RulesetOpt = DEFAULT_RULESET) -> None:
     """Retire a revision (an active one stops deciding at once)."""
-    _transition("retire", revision, token, reason, ruleset, ("approver",))
+    _transition("retire", revision, token, reason, ruleset, roles.APPROVERS)
 
 
 @ruleset_app.command("list")
 def list_revisions(ruleset: Annotated[str | None, typer.Option(help="only this ruleset")] = None) -> None:
     """Every stored revision with its state and active years."""
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     with _errors(), _state() as state:
         for row in service.list_revisions(state.db, ruleset):
@@ -200,11 +196,11 @@ def list_revisions(ruleset: Annotated[str | None, typer.Option(help="only this r
 def diff(
     old: Annotated[str, typer.Argument(help="the revision to compare against")],
     new: Annotated[str, typer.Argument(help="the revision to compare")],
-    ruleset: RulesetOpt = DEFAULT,
+    ruleset: RulesetOpt = DEFAULT_RULESET,
     output: Annotated[str, typer.Option("--format", help="zh, en or json")] = "en",
 ) -> None:
     """What NEW changes relative to OLD: policies, parameters, precedence, rules."""
-    from service.api.rulesets import service
+    from service.app import rulesets as service
 
     if output not in ("zh", "en", "json"):
         _fail(["error: --format is zh, en or json"], 2)
@@ -220,15 +216,15 @@ def diff(
 @ruleset_app.command("impact")
 def impact(
     revision: Annotated[str, typer.Argument(help="the proposed revision")],
-    ruleset: RulesetOpt = DEFAULT,
+    ruleset: RulesetOpt = DEFAULT_RULESET,
     dataset: Annotated[str | None, typer.Option(help="a stored dataset id")] = None,
     request: Annotated[Path | None, typer.Option("--input", help="a request .json file")] = None,
     fiscal_year: Annotated[int | None, typer.Option(help="override the dataset's fiscal year")] = None,
     against: Annotated[str | None, typer.Option(help="compare with this revision (default: the active one)")] = None,
 ) -> None:
     """Run the active and the proposed revision on a dataset; print the impact report as JSON."""
-    from service.api.body import parse_json_object
-    from service.api.rulesets import service
+    from service.app import rulesets as service
+    from service.app.requests import parse_json_object
 
     if (dataset is None) == (request is None):
         _fail(["error: give --dataset ID or --input FILE"], 2)

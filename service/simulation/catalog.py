@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from service.domain.errors import UnknownRuleset
-from service.domain.ruleset import CompiledRuleset, compile_ruleset, ruleset_digest
-from service.policyfiles import Catalog, default_root, load_policy, load_ruleset_file, with_parameters
+from service.domain.ruleset import CompiledRuleset
+from service.policyfiles import Catalog, default_root, load_policy, load_ruleset_file
 
 
 def ruleset_catalog(ruleset_id: str, root: Path | None = None) -> Catalog:
@@ -37,22 +37,5 @@ def compile_variant(
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     disabled: Sequence[str] = (),
 ) -> CompiledRuleset:
-    """The ruleset with some parameters replaced and some policies switched off (what-if)."""
-    ruleset = catalog.rulesets.get(ruleset_id)
-    if ruleset is None:
-        raise UnknownRuleset(f"no ruleset {ruleset_id!r}")
-    unknown = sorted(set(disabled) - {b.policy for b in ruleset.policies})
-    if unknown:
-        raise UnknownRuleset(f"ruleset {ruleset_id} binds no policy {', '.join(unknown)}")
-    if overrides:
-        ruleset = with_parameters(ruleset, overrides)
-    if disabled:
-        bindings = [b.model_copy(update={"enabled": False}) if b.policy in disabled else b for b in ruleset.policies]
-        ruleset = ruleset.model_copy(update={"policies": bindings})
-    return compile_ruleset(
-        ruleset,
-        catalog.policies,
-        ruleset_source=catalog.ruleset_paths.get(ruleset_id, ruleset_id),
-        policy_sources=catalog.policy_paths,
-        digest=ruleset_digest(ruleset, catalog.policies),
-    )
+    """The ruleset with some parameters replaced and some policies switched off (:meth:`Catalog.compile`)."""
+    return catalog.compile(ruleset_id, overrides, disabled)

@@ -27,7 +27,7 @@ class GroupMembership:
     flagged: Bools
 
 
-def _value_codes(columns: Columns, name: str) -> npt.NDArray[np.int64]:
+def value_codes(columns: Columns, name: str) -> npt.NDArray[np.int64]:
     """Codes equal exactly where the facts are equal, −1 (and only −1) where the fact is missing."""
     column = columns.column(name)
     if column.categorical:
@@ -46,7 +46,7 @@ def membership(rule: CompiledGroupRule, columns: Columns) -> GroupMembership:
     index = np.flatnonzero(selected)
     if index.size == 0:
         return GroupMembership(rule.key, bucket, flagged)
-    keys = np.stack([_value_codes(columns, f)[index] for f in rule.same], axis=1)
+    keys = np.stack([value_codes(columns, f)[index] for f in rule.same], axis=1)
     _, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1).astype(np.int64)
     bucket[index] = inverse
@@ -56,7 +56,7 @@ def membership(rule: CompiledGroupRule, columns: Columns) -> GroupMembership:
     elif not rule.differ:
         flagged[index] = sizes[inverse] >= 2
     elif len(rule.differ) == 1:
-        values = _value_codes(columns, rule.differ[0])[index]
+        values = value_codes(columns, rule.differ[0])[index]
         pairs = np.unique(np.stack([inverse, values], axis=1), axis=0)
         distinct = np.bincount(pairs[:, 0], minlength=sizes.size)
         flagged[index] = distinct[inverse] >= 2
@@ -69,7 +69,7 @@ def _pairs_any_differ(
     rule: CompiledGroupRule, columns: Columns, index: npt.NDArray[np.intp], inverse: npt.NDArray[np.int64]
 ) -> Bools:
     """Several ``differ`` fields: a member needs one other member differing in all of them (plain loop)."""
-    values = np.stack([_value_codes(columns, f)[index] for f in rule.differ], axis=1)
+    values = np.stack([value_codes(columns, f)[index] for f in rule.differ], axis=1)
     out = np.zeros(index.size, dtype=np.bool_)
     order = np.argsort(inverse, kind="stable")
     starts = np.flatnonzero(np.r_[True, inverse[order][1:] != inverse[order][:-1]])

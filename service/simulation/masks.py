@@ -9,24 +9,13 @@ Text and boolean comparisons are decided once per vocabulary entry and looked up
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from service.domain.conditions import Absent, And, Compare, Const, Node, Op, Or, Present
+from service.domain.conditions import OPERATORS, Absent, And, Compare, Const, Node, Op, Or, Present
 from service.simulation.columns import Bools, Column, Columns
-
-_PY: dict[Op, Callable[[Any, Any], bool]] = {
-    Op.lt: operator.lt,
-    Op.lte: operator.le,
-    Op.gt: operator.gt,
-    Op.gte: operator.ge,
-    Op.eq: operator.eq,
-    Op.ne: operator.ne,
-}
 
 
 def mask(node: Node, columns: Columns) -> Bools:
@@ -78,17 +67,17 @@ def _compare_number(op: Op, column: Column, threshold: Fraction) -> Bools:
 
 def _compare_category(op: Op, column: Column, value: Any) -> Bools:
     assert column.vocab is not None
-    table = np.array([bool(_PY[op](entry, value)) for entry in column.vocab] + [False], dtype=np.bool_)
+    table = np.array([bool(OPERATORS[op](entry, value)) for entry in column.vocab] + [False], dtype=np.bool_)
     return table[column.values]  # code −1 (missing) picks the trailing False
 
 
 def _compare_fields(op: Op, left: Column, right: Column) -> Bools:
     both = left.present & right.present
     if not left.categorical and not right.categorical and left.scale == right.scale:
-        return both & _PY[op](left.values, right.values)
+        return both & OPERATORS[op](left.values, right.values)
     # Text against text: compare the decoded values (rare in policies, so plain Python is fine).
     lv, rv = left.vocab or (), right.vocab or ()
     out = np.zeros(left.values.shape, dtype=np.bool_)
     for i in np.flatnonzero(both):
-        out[i] = bool(_PY[op](lv[left.values[i]], rv[right.values[i]]))
+        out[i] = bool(OPERATORS[op](lv[left.values[i]], rv[right.values[i]]))
     return out

@@ -34,7 +34,7 @@ from service.domain.ruleset import CompiledGroupRule, CompiledRuleset
 from service.engine import make_matcher
 from service.simulation.columns import Columns
 from service.simulation.fold import CANCELLED, EXCLUDED, FoldState
-from service.simulation.groups import GroupMembership, _value_codes
+from service.simulation.groups import GroupMembership, value_codes
 from service.simulation.scenario import Transform
 from service.simulation.transforms import transform_department, transform_project
 
@@ -99,7 +99,7 @@ def pack(context: ReplayContext, lines: Sequence[int], job: str) -> ReplayPack:
     in_bucket = {}
     for rule in _group_rules(context.ruleset):
         m = context.memberships[rule.key]
-        codes = {f: _value_codes(context.columns, f) for f in rule.differ}
+        codes = {f: value_codes(context.columns, f) for f in rule.differ}
         for i in lines:
             closure.update(_witnesses(rule, m, codes, i))
         in_bucket[rule.key] = tuple(bool(m.bucket[i] >= 0) for i in lines)

@@ -9,6 +9,8 @@ from typing import Any
 from service.simulation.charts import bar_chart, line_chart, sankey
 from service.simulation.evaluate import STATUSES
 
+# The Content-Security-Policy a report is served with (API and pages): its own inline CSS and SVG, nothing else.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MONEY_CURVES = ("recommended", "after_policies", "cut", "reclaimed", "allocated_from_pool", "reserve")
 CSS = """
 body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}

@@ -1,7 +1,7 @@
 """The web pages (``/ui/``): server-rendered Jinja2 templates over the same service layer as the API.
 
-Handlers only read the form, call the services of ``service/api/*/service.py`` (or the helpers of
-``service/web/views.py``, which call them) and render. Roles are those of the API (``session.py``):
+Handlers only read the form, call the use cases of ``service/app/`` (or the helpers of
+``service/web/views.py``, which call them) and render. Roles are those of ``service/app/roles.py``:
 a button is shown only to a role that may use it, and the POST behind it refuses every other role.
 """
 
@@ -24,18 +24,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service.api.datasets import service as datasets
-from service.api.decisions import service as decisions
-from service.api.decisions.repository import DecisionFilter
-from service.api.engines import DEFAULT_RULESET
-from service.api.errors import ApiError, Unauthenticated
-from service.api.rulesets import service as rulesets
-from service.api.simulations import service as simulations
-from service.api.simulations.endpoints import REPORT_CSP
-from service.api.tokens.service import authenticate
-from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset
+from service.app import datasets as datasets
+from service.app import decisions as decisions
+from service.app import rulesets as rulesets
+from service.app import simulations as simulations
+from service.app.error_table import http_status
+from service.app.errors import AppError, BudgetRulesError, InvalidInput, Unauthenticated
+from service.app.tokens import authenticate
 from service.io.readers import InputFileError
+from service.policyfiles import DEFAULT_RULESET
+from service.simulation.report import REPORT_CSP
 from service.storage.db import as_utc
+from service.storage.repositories.decisions import DecisionFilter
 from service.web import views
 from service.web.i18n import LANGS, translate
 from service.web.session import (
@@ -178,18 +178,20 @@ def shown() -> Iterator[None]:
         yield
     except Unauthenticated:
         raise LoginRequired() from None
-    except ApiError as error:
-        details = [str(d.get("message", d)) for d in error.details]
-        raise WebError(error.status, error.message, details) from None
-    except InvalidInput as error:
-        details = [views.problem_text(p) for p in error.problems]
-        raise WebError(422, f"{len(details)} problem(s)", details) from None
-    except InputFileError as error:
-        raise WebError(422, f"{len(error.problems)} problem(s) in the uploaded file(s)", list(error.problems)) from None
-    except UnknownRuleset as error:
-        raise WebError(422, str(error)) from None
-    except (InvalidPolicy, EngineFailure) as error:
-        raise WebError(500, str(error)) from None
+    except (BudgetRulesError, InputFileError) as error:
+        raise _web_error(error) from None
+
+
+def _web_error(error: BudgetRulesError | InputFileError) -> WebError:
+    """The error page for a use case's error: the status of service.app.error_table, the problems as lines."""
+    status = http_status(error) or 500
+    if isinstance(error, AppError):
+        return WebError(status, error.message, [str(d.get("message", d)) for d in error.details])
+    if isinstance(error, InvalidInput):
+        return WebError(status, f"{len(error.problems)} problem(s)", [views.problem_text(p) for p in error.problems])
+    if isinstance(error, InputFileError):
+        return WebError(status, f"{len(error.problems)} problem(s) in the uploaded file(s)", list(error.problems))
+    return WebError(status, str(error))
 
 
 def error_page(request: Request, error: WebError) -> HTMLResponse:
@@ -452,7 +454,7 @@ def audit_page(request: Request) -> HTMLResponse:
 def ruleset_list(request: Request) -> HTMLResponse:
     need(request, RULESET_READERS)
     with shown():
-        items = views.rulesets_overview(state_of(request))
+        items = rulesets.overview(state_of(request))
     return render(request, "rulesets.html", items=items)
 
 

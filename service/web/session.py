@@ -15,26 +15,27 @@ from typing import Any
 
 from fastapi import Request
 
-from service.api.errors import Unauthenticated
-from service.api.state import AppState
-from service.api.tokens.service import authenticate
+from service.app import roles
+from service.app.errors import Unauthenticated
+from service.app.state import AppState
+from service.app.tokens import authenticate
 from service.audit import Actor
 from service.web.i18n import LANGS
 
 SESSION_COOKIE = "br_session"
 LANG_COOKIE = "br_lang"
 
-# Who may see which page (the API's rules, service/api/deps.py).
-COMPILER = ("compiler",)
-DATASET_READERS = ("compiler", "analyst")
-DECISION_READERS = ("compiler", "auditor")
-AUDITORS = ("auditor",)
-MAINTAINERS = ("maintainer",)
-APPROVERS = ("approver",)
-RULESET_READERS = ("maintainer", "approver", "auditor", "compiler", "analyst")
-IMPACT_PREVIEWERS = ("maintainer", "approver", "analyst")
-SIMULATION_RUNNERS = ("analyst",)
-SIMULATION_READERS = ("analyst", "auditor")
+# Who may see which page: the matrix of service/app/roles.py, the same as the API's.
+COMPILER = roles.COMPILERS
+DATASET_READERS = roles.DATASET_READERS
+DECISION_READERS = roles.DECISION_READERS
+AUDITORS = roles.AUDITORS
+MAINTAINERS = roles.MAINTAINERS
+APPROVERS = roles.APPROVERS
+RULESET_READERS = roles.RULESET_READERS
+IMPACT_PREVIEWERS = roles.IMPACT_PREVIEWERS
+SIMULATION_RUNNERS = roles.SIMULATION_RUNNERS
+SIMULATION_READERS = roles.SIMULATION_READERS
 
 
 class LoginRequired(Exception):
@@ -56,8 +57,8 @@ class Viewer:
     actor: Actor
     csrf: str
 
-    def may(self, roles: tuple[str, ...]) -> bool:
-        return self.actor.role in roles
+    def may(self, allowed: tuple[str, ...]) -> bool:
+        return roles.permits(self.actor.role, allowed)
 
 
 def state_of(request: Request) -> AppState:
@@ -91,12 +92,12 @@ def viewer_of(request: Request) -> Viewer | None:
     return viewer
 
 
-def need(request: Request, roles: tuple[str, ...]) -> Viewer:
-    """The viewer if their role is one of ``roles``; else sign in (401) or the 403 page."""
+def need(request: Request, allowed: tuple[str, ...]) -> Viewer:
+    """The viewer if their role is one of ``allowed``; else sign in (401) or the 403 page."""
     viewer = viewer_of(request)
     if viewer is None:
         raise LoginRequired()
-    if not viewer.may(roles):
+    if not viewer.may(allowed):
         raise WebError(403, "err_403")
     return viewer
 

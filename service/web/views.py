@@ -1,6 +1,6 @@
 """Small read helpers the pages need that the API does not expose as one call.
 
-Each calls the existing services/repositories (``service/api/*``, ``service.audit``); none decides anything.
+Each calls the use cases of ``service/app/`` (or ``service.audit``); none decides anything.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 
 from service import audit
-from service.api.errors import ApiError
-from service.api.rulesets import service as rulesets
-from service.api.state import AppState
+from service.app import rulesets as rulesets
+from service.app.errors import AppError
+from service.app.state import AppState
 from service.domain.errors import Problem, UnknownRuleset
 from service.policyfiles import default_root
 
@@ -40,38 +40,11 @@ def verify_chain(state: AppState) -> tuple[audit.Verification, audit.Head]:
             return verification, audit.Head(seq=0, count=0, chain_hash=verification.head_hash)
 
 
-@dataclass(frozen=True)
-class RulesetOverview:
-    id: str
-    subject: str
-    revisions: int
-    active: list[Any]
-    pending: int
-
-
-def rulesets_overview(state: AppState) -> list[RulesetOverview]:
-    rows = rulesets.list_revisions(state.db)
-    active = state.engines.active_revisions()
-    out = []
-    for ruleset_id in sorted({r.ruleset_id for r in rows}):
-        mine = [r for r in rows if r.ruleset_id == ruleset_id]
-        out.append(
-            RulesetOverview(
-                id=ruleset_id,
-                subject=mine[0].subject,
-                revisions=len(mine),
-                active=[a for a in active if a.ruleset_id == ruleset_id],
-                pending=sum(1 for r in mine if r.state in ("proposed", "approved")),
-            )
-        )
-    return out
-
-
 def diff_or_none(state: AppState, ruleset_id: str, revision: str) -> dict[str, Any] | None:
     """The diff against the revision active for the revision's first year; None when nothing is active."""
     try:
         return rulesets.diff(state.engines, state.db, ruleset_id, revision, None)
-    except (ApiError, UnknownRuleset):
+    except (AppError, UnknownRuleset):
         return None
 
 

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.tokens.service import ROLES, create_token
+from service.app.tokens import ROLES, create_token
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +37,12 @@ def pg_url(schema: str) -> str:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
+    yield from fresh_database(request.param, tmp_path_factory)
+
+
+def fresh_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A new empty database of ``backend`` ("sqlite" or "postgresql"), dropped afterwards."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'budget-rules.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"

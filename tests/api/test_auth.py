@@ -10,44 +10,46 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api.tokens.service import ROLES, revoke_token, token_hash
+from service.app import roles
+from service.app.roles import ROLES
+from service.app.tokens import revoke_token, token_hash
 from tests.api.conftest import SECRET, assert_role_outcome, bearer, dumps, small_request
 
 Call = Callable[[TestClient, dict[str, str], dict[str, Any]], Any]
 
-# The expected permissions, written out independently of service/api/deps.py.
+# Each endpoint's capability in the one declaration (service/app/roles.py); the app must enforce it.
 ENDPOINTS: dict[str, tuple[set[str], Call]] = {
     "POST /v1/recommendations": (
-        {"compiler"},
+        set(roles.COMPILERS),
         lambda c, h, ctx: c.post("/v1/recommendations", content=dumps(ctx["request"]), headers=h),
     ),
-    "GET /v1/decisions": ({"compiler", "auditor"}, lambda c, h, ctx: c.get("/v1/decisions", headers=h)),
+    "GET /v1/decisions": (set(roles.DECISION_READERS), lambda c, h, ctx: c.get("/v1/decisions", headers=h)),
     "GET /v1/decisions/{id}": (
-        {"compiler", "auditor"},
+        set(roles.DECISION_READERS),
         lambda c, h, ctx: c.get(f"/v1/decisions/{ctx['decision_id']}", headers=h),
     ),
     "POST /v1/decisions/{id}/replay": (
-        {"auditor"},
+        set(roles.AUDITORS),
         lambda c, h, ctx: c.post(f"/v1/decisions/{ctx['decision_id']}/replay", headers=h),
     ),
-    "GET /v1/audit/verify": ({"auditor"}, lambda c, h, ctx: c.get("/v1/audit/verify", headers=h)),
-    "GET /v1/audit/head": ({"auditor"}, lambda c, h, ctx: c.get("/v1/audit/head", headers=h)),
+    "GET /v1/audit/verify": (set(roles.AUDITORS), lambda c, h, ctx: c.get("/v1/audit/verify", headers=h)),
+    "GET /v1/audit/head": (set(roles.AUDITORS), lambda c, h, ctx: c.get("/v1/audit/head", headers=h)),
     "POST /v1/datasets": (
-        {"compiler"},
+        set(roles.COMPILERS),
         lambda c, h, ctx: c.post("/v1/datasets", content=dumps(ctx["request"]), headers=h),
     ),
-    "GET /v1/datasets": ({"compiler", "analyst"}, lambda c, h, ctx: c.get("/v1/datasets", headers=h)),
+    "GET /v1/datasets": (set(roles.DATASET_READERS), lambda c, h, ctx: c.get("/v1/datasets", headers=h)),
     "GET /v1/datasets/{id}": (
-        {"compiler", "analyst"},
+        set(roles.DATASET_READERS),
         lambda c, h, ctx: c.get(f"/v1/datasets/{ctx['dataset_id']}", headers=h),
     ),
     "POST /v1/tokens": (
-        {"admin"},
+        set(roles.ADMINS),
         lambda c, h, ctx: c.post(
             "/v1/tokens", json={"name": f"t-{uuid.uuid4().hex[:8]}", "role": "analyst"}, headers=h
         ),
     ),
-    "DELETE /v1/tokens/{name}": ({"admin"}, lambda c, h, ctx: c.delete("/v1/tokens/no-such-token", headers=h)),
+    "DELETE /v1/tokens/{name}": (set(roles.ADMINS), lambda c, h, ctx: c.delete("/v1/tokens/no-such-token", headers=h)),
 }
 
 
@@ -107,16 +109,20 @@ def test_admin_creates_and_revokes_a_token(client: TestClient, tokens: dict[str,
     assert client.get("/v1/audit/head", headers=bearer(token)).status_code == 200
     again = client.post("/v1/tokens", json={"name": "short-lived", "role": "auditor"}, headers=admin)
     assert again.status_code == 409
+    assert again.json()["error"]["code"] == "token_exists" and "token" not in again.json()
     assert client.delete("/v1/tokens/short-lived", headers=admin).status_code == 204
-    assert client.get("/v1/audit/head", headers=bearer(token)).status_code == 401
-    assert client.delete("/v1/tokens/short-lived", headers=admin).status_code == 404
+    revoked = client.get("/v1/audit/head", headers=bearer(token))
+    assert revoked.status_code == 401 and revoked.json()["error"]["code"] == "unauthenticated"
+    assert revoked.headers["WWW-Authenticate"] == "Bearer"
+    gone = client.delete("/v1/tokens/short-lived", headers=admin)
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "not_found"
     bad = client.post("/v1/tokens", json={"name": "x y", "role": "king"}, headers=admin)
     assert bad.status_code == 422
     assert {tuple(d["loc"]) for d in bad.json()["error"]["details"]} == {("name",), ("role",)}
 
 
 def test_cli_functions_create_and_revoke(app: FastAPI, client: TestClient) -> None:
-    from service.api.tokens.service import create_token
+    from service.app.tokens import create_token
 
     db = app.state.budget_rules.db
     with db.transaction() as session:

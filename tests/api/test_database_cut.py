@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.tokens.service import create_token
+from service.app.tokens import create_token
 from tests.api.conftest import PG_SERVER, SECRET, bearer, dumps, make_settings, small_request
 
 

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
 from service.api import create_app
-from service.api.engines import Engines
+from service.app.engines import Engines
 from service.storage.db import Database
 from tests.api.conftest import make_settings
 

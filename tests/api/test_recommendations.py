@@ -114,7 +114,7 @@ def test_replay_compares_with_the_audit_record_not_the_row(
 
 
 def test_differences_name_each_location() -> None:
-    from service.api.decisions.service import differences
+    from service.app.decisions import differences
 
     recorded = {"lines": [{"recommended": "1.00", "code": "A"}], "envelope": "5.00"}
     replayed = {"lines": [{"recommended": "2.00", "code": "A"}], "envelope": "5.00"}
@@ -163,7 +163,8 @@ def test_unknown_decision_is_404(client: TestClient, tokens: dict[str, str]) -> 
     response = client.get("/v1/decisions/nope", headers=bearer(tokens["auditor"]))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    assert client.post("/v1/decisions/nope/replay", headers=bearer(tokens["auditor"])).status_code == 404
+    replay = client.post("/v1/decisions/nope/replay", headers=bearer(tokens["auditor"]))
+    assert replay.status_code == 404 and replay.json()["error"]["code"] == "not_found"
 
 
 def test_health_and_readiness(client: TestClient) -> None:

@@ -1,13 +1,15 @@
 """Ruleset revisions over HTTP: upload and static checks, maker-checker, effective years, rollback, diff,
 impact, replay of old decisions, disclosure reviews — on SQLite and PostgreSQL.
 
-The tests of this module share one database and run in order: a story from the shipped revision A
-to a second revision B for 2022 onwards and A rolled back in for 2021.
+Every test runs on its own fresh database (per backend) holding only the shipped revisions (A), and
+sets up what it needs itself: W (proposed, with warnings), B (approved by a second person), decisions.
+No test depends on another having run.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,10 +17,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from service.api import create_app
+from service.app.roles import ROLES
+from service.app.tokens import create_token
 from tests.api.conftest import (
+    SECRET,
     bearer,
     dumps,
     extra_token,
+    fresh_database,
+    make_settings,
     revision_path,
     ruleset_files,
     shipped_revision,
@@ -28,15 +36,48 @@ from tests.api.conftest import (
     variant,
 )
 
+A = shipped_revision()
 
-@pytest.fixture(scope="module")
-def story(app: FastAPI, tokens: dict[str, str]) -> dict[str, Any]:
-    """Shared across the module: revision ids and the extra tokens the story needs."""
-    return {
-        "A": shipped_revision(),
-        "approver2": extra_token(app, "approver"),
-        "maintainer2": extra_token(app, "maintainer"),
-    }
+
+# A fresh database, app and tokens for every test (these override the module-wide ones of conftest.py).
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from fresh_database(request.param, tmp_path_factory)
+
+
+@pytest.fixture
+def app(database_url: str) -> FastAPI:
+    return create_app(make_settings(database_url))
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tokens(app: FastAPI, client: TestClient) -> dict[str, str]:
+    with app.state.budget_rules.db.transaction() as session:
+        return {role: create_token(session, f"{role}-1", role, secret=SECRET) for role in ROLES}
+
+
+def proposed_with_warnings(client: TestClient, tokens: dict[str, str]) -> str:
+    """W: a proposed revision whose check found warnings (scores 55–60 left untreated)."""
+    files = ruleset_files(**{"cancel_below: 60": "cancel_below: 55"})
+    response = upload_revision(client, tokens["maintainer"], files)
+    assert response.status_code == 201, response.text
+    revision: str = response.json()["revision"]
+    return revision
+
+
+def approved_variant(app: FastAPI, client: TestClient, tokens: dict[str, str], n: int = 1) -> str:
+    """B: a variant drafted by one maintainer, proposed by another, approved by an approver."""
+    draft = upload_revision(client, tokens["maintainer"], variant(n), draft=True).json()
+    assert transition(client, extra_token(app, "maintainer"), draft["revision"], "propose").status_code == 200
+    assert transition(client, tokens["approver"], draft["revision"], "approve").status_code == 200
+    revision: str = draft["revision"]
+    return revision
 
 
 def _error(response: Any) -> dict[str, Any]:
@@ -57,45 +98,42 @@ def _recommend(client: TestClient, tokens: dict[str, str], demo: dict[str, Any],
     return client.post("/v1/recommendations", content=dumps(body), headers=bearer(tokens["compiler"]))
 
 
-def test_shipped_rulesets_are_installed_and_active(
-    client: TestClient, tokens: dict[str, str], story: dict[str, Any]
-) -> None:
+def test_shipped_rulesets_are_installed_and_active(client: TestClient, tokens: dict[str, str]) -> None:
     listed = client.get("/v1/rulesets", headers=bearer(tokens["auditor"])).json()["items"]
     by_id = {r["id"]: r for r in listed}
     assert set(by_id) == {"wuding-county", "disclosure-compliance"}
     assert by_id["wuding-county"]["active"] == [
         {
-            "revision": story["A"],
+            "revision": A,
             "digest": by_id["wuding-county"]["active"][0]["digest"],
             "from_year": 2021,
             "to_year": None,
         }
     ]
     assert by_id["disclosure-compliance"]["active"][0]["revision"] == shipped_revision("disclosure-compliance")
-    detail = client.get(revision_path(story["A"]), headers=bearer(tokens["auditor"])).json()
+    detail = client.get(revision_path(A), headers=bearer(tokens["auditor"])).json()
     assert detail["state"] == "active" and detail["activated_by"] == "system"
-    assert detail["digest"].removeprefix("sha256:")[:12] == story["A"]
+    assert detail["digest"].removeprefix("sha256:")[:12] == A
     assert set(detail["content"]["policies"]) == {
         b["policy"] for b in detail["content"]["ruleset"]["policies"]
     }  # every bound policy stored with the ruleset
 
 
 def test_recommendation_records_the_active_revision(
-    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
     response = _recommend(client, tokens, demo_request)
     assert response.status_code == 200, response.text
     result = response.json()
-    assert result["ruleset"]["revision"] == story["A"]
+    assert result["ruleset"]["revision"] == A
     decision = client.get(f"/v1/decisions/{result['decision_id']}", headers=bearer(tokens["auditor"])).json()
-    assert decision["ruleset"]["revision"] == story["A"]
+    assert decision["ruleset"]["revision"] == A
     audit = _audit_rows(app, result["decision_id"])[0]
-    assert (audit["ruleset_revision"], audit["ruleset_digest"]) == (story["A"], result["ruleset"]["digest"])
-    story["decision_with_A"] = result["decision_id"]
+    assert (audit["ruleset_revision"], audit["ruleset_digest"]) == (A, result["ruleset"]["digest"])
 
 
 def test_upload_with_warnings_is_proposed_and_returns_them(
-    app: FastAPI, client: TestClient, tokens: dict[str, str], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str]
 ) -> None:
     files = ruleset_files(**{"cancel_below: 60": "cancel_below: 55"})  # leaves scores 55–60 untreated
     response = upload_revision(client, tokens["maintainer"], files)
@@ -107,7 +145,6 @@ def test_upload_with_warnings_is_proposed_and_returns_them(
     warning = created["warnings"][0]
     assert warning["source"] == "rulesets/wuding-county.yaml" and warning["loc"][0] == "rules"
     assert "55" in warning["message"] and "60" in warning["message"]
-    story["W"] = created["revision"]
     audit = _audit_rows(app, f"wuding-county@{created['revision']}")
     assert [r["action"] for r in audit] == ["ruleset.proposed"]
     assert json.loads(audit[0]["input_json"])["reason"] == "test upload"
@@ -143,35 +180,36 @@ def test_identical_content_is_the_same_revision(client: TestClient, tokens: dict
     assert _error(response)["code"] == "revision_exists"
 
 
-def test_reason_is_required(client: TestClient, tokens: dict[str, str], story: dict[str, Any]) -> None:
-    response = client.post(revision_path(story["W"], "approve"), json={}, headers=bearer(tokens["approver"]))
+def test_reason_is_required(client: TestClient, tokens: dict[str, str]) -> None:
+    w = proposed_with_warnings(client, tokens)
+    response = client.post(revision_path(w, "approve"), json={}, headers=bearer(tokens["approver"]))
     assert response.status_code == 422
-    response = client.post(
-        revision_path(story["W"], "approve"), json={"reason": ""}, headers=bearer(tokens["approver"])
-    )
+    assert ["body", "reason"] in [d["loc"] for d in _error(response)["details"]], response.text
+    response = client.post(revision_path(w, "approve"), json={"reason": ""}, headers=bearer(tokens["approver"]))
     assert response.status_code == 422
+    assert [d["loc"] for d in _error(response)["details"]] == [["body", "reason"]], response.text
+    assert client.get(revision_path(w), headers=bearer(tokens["approver"])).json()["state"] == "proposed"
 
 
 def test_draft_then_propose_then_approve_by_another_person(
-    app: FastAPI, client: TestClient, tokens: dict[str, str], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str]
 ) -> None:
     draft = upload_revision(client, tokens["maintainer"], variant(1), draft=True).json()
     assert draft["state"] == "draft" and draft["proposed_by"] is None
     refused = transition(client, tokens["approver"], draft["revision"], "approve")
     assert refused.status_code == 409 and _error(refused)["code"] == "invalid_transition"
-    proposed = transition(client, story["maintainer2"], draft["revision"], "propose")
+    proposed = transition(client, extra_token(app, "maintainer"), draft["revision"], "propose")
     assert proposed.status_code == 200 and proposed.json()["state"] == "proposed"
     approved = transition(client, tokens["approver"], draft["revision"], "approve", reason="checked the fragments")
     assert approved.status_code == 200, approved.text
     assert approved.json()["approved_by"] != approved.json()["proposed_by"]
-    story["B"] = draft["revision"]
-    actions = [r["action"] for r in _audit_rows(app, f"wuding-county@{story['B']}")]
+    actions = [r["action"] for r in _audit_rows(app, f"wuding-county@{draft['revision']}")]
     assert actions == ["ruleset.draft", "ruleset.propose", "ruleset.approve"]
 
 
 def test_the_proposer_cannot_approve(app: FastAPI, client: TestClient, tokens: dict[str, str]) -> None:
     """Token names are unique, so one person is one name: a maintainer who becomes approver keeps the name."""
-    from service.api.tokens.service import revoke_token
+    from service.app.tokens import revoke_token
     from tests.api.conftest import SECRET
 
     maintainer = extra_token(app, "maintainer", name="alice")
@@ -188,23 +226,26 @@ def test_the_proposer_cannot_approve(app: FastAPI, client: TestClient, tokens: d
 
 
 def test_overlapping_active_years_are_409_naming_the_other_revision(
-    client: TestClient, tokens: dict[str, str], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    response = transition(client, tokens["approver"], story["B"], "activate")
+    b = approved_variant(app, client, tokens)
+    response = transition(client, tokens["approver"], b, "activate")
     assert response.status_code == 409
     error = _error(response)
     assert error["code"] == "effective_years_overlap"
-    assert story["A"] in error["message"] and "2021–onwards" in error["message"]
-    response = transition(client, tokens["approver"], story["B"], "activate", from_year=2023, to_year=2025)
+    assert A in error["message"] and "2021–onwards" in error["message"]
+    response = transition(client, tokens["approver"], b, "activate", from_year=2023, to_year=2025)
     assert response.status_code == 409 and "2023–2025" in _error(response)["message"]
-    response = transition(client, tokens["approver"], story["B"], "activate", from_year=2024, to_year=2022)
+    response = transition(client, tokens["approver"], b, "activate", from_year=2024, to_year=2022)
     assert response.status_code == 422
+    assert _error(response)["details"] == [{"loc": ["to_year"], "message": "is before from_year"}]
+    assert client.get(revision_path(b), headers=bearer(tokens["approver"])).json()["state"] == "approved"
 
 
 def test_activation_swaps_and_years_choose_the_revision(
-    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
-    a, b = story["A"], story["B"]
+    a, b = A, approved_variant(app, client, tokens)
     swapped = transition(client, tokens["approver"], b, "activate", from_year=2022, to_year=None, replaces=[a])
     assert swapped.status_code == 200, swapped.text
     assert swapped.json()["active_years"] == {"from_year": 2022, "to_year": None}
@@ -232,9 +273,10 @@ def test_activation_swaps_and_years_choose_the_revision(
 
 
 def test_pinned_revision_must_be_approved(
-    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], story: dict[str, Any]
+    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
-    response = _recommend(client, tokens, demo_request, ruleset=f"wuding-county@{story['W']}")  # only proposed
+    w = proposed_with_warnings(client, tokens)
+    response = _recommend(client, tokens, demo_request, ruleset=f"wuding-county@{w}")  # only proposed
     assert response.status_code == 422
     assert "proposed" in _error(response)["message"]
     response = _recommend(client, tokens, demo_request, ruleset="wuding-county@000000000000")
@@ -242,27 +284,33 @@ def test_pinned_revision_must_be_approved(
 
 
 def test_replay_of_an_old_decision_uses_its_revision_even_without_the_files(
-    client: TestClient, tokens: dict[str, str], story: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    client: TestClient,
+    tokens: dict[str, str],
+    demo_request: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
 ) -> None:
+    decision = _recommend(client, tokens, demo_request).json()
     monkeypatch.setenv("BUDGET_RULES_HOME", str(tmp_path))  # the policy files are gone
-    report = client.post(f"/v1/decisions/{story['decision_with_A']}/replay", headers=bearer(tokens["auditor"]))
+    report = client.post(f"/v1/decisions/{decision['decision_id']}/replay", headers=bearer(tokens["auditor"]))
     assert report.status_code == 200, report.text
     assert report.json()["identical"] is True
-    assert report.json()["ruleset"]["revision"] == story["A"]
+    assert report.json()["ruleset"]["revision"] == A
 
 
 def test_replay_refuses_a_tampered_revision(
-    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
-    decision = _recommend(client, tokens, demo_request, ruleset=f"wuding-county@{story['B']}").json()
+    b = approved_variant(app, client, tokens)
+    decision = _recommend(client, tokens, demo_request, ruleset=f"wuding-county@{b}").json()
     app.state.budget_rules.engines.close()  # forget the compiled cache: the next use reads the database
     with app.state.budget_rules.db.engine.begin() as connection:
         original = connection.execute(
-            text("SELECT ruleset_json FROM ruleset_revisions WHERE revision = :r"), {"r": story["B"]}
+            text("SELECT ruleset_json FROM ruleset_revisions WHERE revision = :r"), {"r": b}
         ).scalar_one()
         connection.execute(
             text("UPDATE ruleset_revisions SET ruleset_json = :j WHERE revision = :r"),
-            {"j": original.replace('"precedence":10', '"precedence":11'), "r": story["B"]},
+            {"j": original.replace('"precedence":10', '"precedence":11'), "r": b},
         )
     try:
         response = client.post(f"/v1/decisions/{decision['decision_id']}/replay", headers=bearer(tokens["auditor"]))
@@ -272,47 +320,46 @@ def test_replay_refuses_a_tampered_revision(
         with app.state.budget_rules.db.engine.begin() as connection:
             connection.execute(
                 text("UPDATE ruleset_revisions SET ruleset_json = :j WHERE revision = :r"),
-                {"j": original, "r": story["B"]},
+                {"j": original, "r": b},
             )
         app.state.budget_rules.engines.close()
 
 
 def test_diff_between_revisions_in_json_and_both_languages(
-    client: TestClient, tokens: dict[str, str], story: dict[str, Any]
+    app: FastAPI, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    response = client.get(
-        revision_path(story["B"], "diff"), params={"against": story["A"]}, headers=bearer(tokens["auditor"])
-    )
+    b, w = approved_variant(app, client, tokens), proposed_with_warnings(client, tokens)
+    response = client.get(revision_path(b, "diff"), params={"against": A}, headers=bearer(tokens["auditor"]))
     assert response.status_code == 200, response.text
     diff = response.json()
-    assert diff["from"]["revision"] == story["A"] and diff["to"]["revision"] == story["B"]
+    assert diff["from"]["revision"] == A and diff["to"]["revision"] == b
     assert diff["parameters_changed"] == [
         {"policy": "overlap-review", "parameter": "fragment_below", "old": "100000", "new": "100001"}
     ]
     assert diff["text"]["en"][0] == "overlap-review parameter fragment_below: 100000 → 100001"
     assert "参数" in diff["text"]["zh"][0]
-    default = client.get(revision_path(story["W"], "diff"), headers=bearer(tokens["auditor"])).json()
-    assert default["from"]["revision"] == story["A"]  # the revision active for W's first year (2021)
+    default = client.get(revision_path(w, "diff"), headers=bearer(tokens["auditor"])).json()
+    assert default["from"]["revision"] == A  # the revision active for W's first year (2021)
     assert default["parameters_changed"][0]["parameter"] == "cancel_below"
     missing = client.get(revision_path("0" * 12, "diff"), headers=bearer(tokens["auditor"]))
     assert missing.status_code == 404
+    assert _error(missing)["code"] == "not_found" and "000000000000" in _error(missing)["message"]
 
 
 def test_impact_preview_on_an_inline_request_and_on_a_dataset(
-    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], story: dict[str, Any]
+    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
+    w = proposed_with_warnings(client, tokens)
     request = small_request(demo_request, departments=6)
-    response = client.post(
-        revision_path(story["W"], "impact"), content=dumps(request), headers=bearer(tokens["analyst"])
-    )
+    response = client.post(revision_path(w, "impact"), content=dumps(request), headers=bearer(tokens["analyst"]))
     assert response.status_code == 200, response.text
     report = response.json()
-    assert report["current"]["revision"] == story["A"] and report["proposed"]["revision"] == story["W"]
+    assert report["current"]["revision"] == A and report["proposed"]["revision"] == w
     assert report["fiscal_year"] == 2021
     assert {"totals_before", "totals_after", "departments", "lines"} <= set(report)
     dataset = client.post("/v1/datasets", content=dumps(request), headers=bearer(tokens["compiler"])).json()
     by_dataset = client.post(
-        revision_path(story["W"], "impact"), json={"dataset_id": dataset["id"]}, headers=bearer(tokens["approver"])
+        revision_path(w, "impact"), json={"dataset_id": dataset["id"]}, headers=bearer(tokens["approver"])
     )
     assert by_dataset.status_code == 200, by_dataset.text
     assert by_dataset.json()["lines"] == report["lines"]
@@ -327,11 +374,12 @@ def test_engines_free_what_is_not_active(app: FastAPI, client: TestClient, token
 
 
 def test_retire_stops_a_revision_everywhere(
-    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any], story: dict[str, Any]
+    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:
-    retired = transition(client, tokens["approver"], story["W"], "retire", reason="superseded by B")
+    w = proposed_with_warnings(client, tokens)
+    retired = transition(client, tokens["approver"], w, "retire", reason="superseded by B")
     assert retired.status_code == 200 and retired.json()["state"] == "retired"
-    again = transition(client, tokens["approver"], story["W"], "retire")
+    again = transition(client, tokens["approver"], w, "retire")
     assert again.status_code == 409 and _error(again)["code"] == "invalid_transition"
 
 
@@ -366,6 +414,7 @@ def test_disclosure_review_uses_the_active_revision_and_is_audited(
         "/v1/disclosure-reviews", content=dumps({**DISCLOSURE, "fiscal_year": 1999}), headers=bearer(tokens["compiler"])
     )
     assert bad.status_code == 422
+    assert _error(bad)["code"] in ("invalid_input", "unknown_ruleset"), bad.text
     wrong = client.post(
         "/v1/disclosure-reviews",
         content=dumps({**DISCLOSURE, "ruleset": "wuding-county"}),
@@ -374,9 +423,15 @@ def test_disclosure_review_uses_the_active_revision_and_is_audited(
     assert wrong.status_code == 422 and _error(wrong)["code"] == "unknown_ruleset"
 
 
-def test_the_audit_chain_still_verifies(client: TestClient, tokens: dict[str, str]) -> None:
+def test_the_audit_chain_verifies_after_a_life_cycle(
+    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
+) -> None:
+    b = approved_variant(app, client, tokens)
+    assert transition(client, tokens["approver"], b, "activate", from_year=2022, replaces=[A]).status_code == 200
+    assert _recommend(client, tokens, demo_request, fiscal_year=2022).status_code == 200
     verification = client.get("/v1/audit/verify", headers=bearer(tokens["auditor"])).json()
     assert verification["ok"] is True, verification
+    assert verification["count"] >= 6, verification  # at least draft, propose, approve, retire A, activate, decide
 
 
 def test_a_restart_with_changed_files_serves_the_stored_revisions(
@@ -384,14 +439,12 @@ def test_a_restart_with_changed_files_serves_the_stored_revisions(
     client: TestClient,
     tokens: dict[str, str],
     demo_request: dict[str, Any],
-    story: dict[str, Any],
     tmp_path: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import shutil
 
-    from service.api import create_app
-    from tests.api.conftest import REPO, make_settings
+    from tests.api.conftest import REPO
 
     for name in ("policies", "rulesets"):
         shutil.copytree(REPO / name, tmp_path / name)
@@ -402,4 +455,17 @@ def test_a_restart_with_changed_files_serves_the_stored_revisions(
             "/v1/recommendations", content=dumps(small_request(demo_request)), headers=bearer(tokens["compiler"])
         )
         assert response.status_code == 200, response.text
-        assert response.json()["ruleset"]["revision"] == story["A"]
+        assert response.json()["ruleset"]["revision"] == A
+
+
+def test_maker_checker_compares_the_person_not_the_spelling_of_the_name(
+    app: FastAPI, client: TestClient, tokens: dict[str, str]
+) -> None:
+    """``Actor.person`` is what separation of duties compares: "Bob" and "bob" are one person."""
+    created = upload_revision(client, extra_token(app, "maintainer", name="Bob"), variant(3)).json()
+    response = transition(client, extra_token(app, "approver", name="bob"), created["revision"], "approve")
+    assert response.status_code == 409, response.text
+    assert _error(response)["code"] == "same_person"
+    assert client.get(revision_path(created["revision"]), headers=bearer(tokens["auditor"])).json()["state"] == (
+        "proposed"
+    )

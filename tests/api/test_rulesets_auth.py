@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api.tokens.service import ROLES
+from service.app import roles
+from service.app.roles import ROLES
 from tests.api.conftest import (
     assert_role_outcome,
     bearer,
@@ -24,10 +25,10 @@ from tests.api.conftest import (
 from tests.api.test_rulesets import DISCLOSURE
 
 Call = Callable[[TestClient, dict[str, str], dict[str, Any]], Any]
-READERS = {"maintainer", "approver", "auditor", "compiler", "analyst"}
+READERS = set(roles.RULESET_READERS)
 REASON = {"reason": "role matrix"}
 
-# The expected permissions, written out independently of service/api/deps.py.
+# Each endpoint's capability in the one declaration (service/app/roles.py); the app must enforce it.
 ENDPOINTS: dict[str, tuple[set[str], Call]] = {
     "GET /v1/rulesets": (READERS, lambda c, h, ctx: c.get("/v1/rulesets", headers=h)),
     "GET /v1/rulesets/{id}/revisions": (
@@ -36,25 +37,25 @@ ENDPOINTS: dict[str, tuple[set[str], Call]] = {
     ),
     "GET /v1/rulesets/{id}/revisions/{rev}": (READERS, lambda c, h, ctx: c.get(revision_path(ctx["A"]), headers=h)),
     "POST /v1/rulesets/{id}/revisions": (
-        {"maintainer"},
+        set(roles.MAINTAINERS),
         lambda c, h, ctx: c.post(
             "/v1/rulesets/wuding-county/revisions", json={"files": ctx["files"], **REASON}, headers=h
         ),
     ),
     "POST …/{rev}/propose": (
-        {"maintainer"},
+        set(roles.MAINTAINERS),
         lambda c, h, ctx: c.post(revision_path(ctx["A"], "propose"), json=REASON, headers=h),
     ),
     "POST …/{rev}/approve": (
-        {"approver"},
+        set(roles.APPROVERS),
         lambda c, h, ctx: c.post(revision_path(ctx["A"], "approve"), json=REASON, headers=h),
     ),
     "POST …/{rev}/activate": (
-        {"approver"},
+        set(roles.APPROVERS),
         lambda c, h, ctx: c.post(revision_path(ctx["A"], "activate"), json=REASON, headers=h),
     ),
     "POST …/{rev}/retire": (
-        {"approver"},
+        set(roles.APPROVERS),
         lambda c, h, ctx: c.post(revision_path(ctx["draft"], "retire"), json=REASON, headers=h),
     ),
     "GET …/{rev}/diff": (
@@ -62,11 +63,11 @@ ENDPOINTS: dict[str, tuple[set[str], Call]] = {
         lambda c, h, ctx: c.get(revision_path(ctx["A"], "diff"), params={"against": ctx["A"]}, headers=h),
     ),
     "POST …/{rev}/impact": (
-        {"maintainer", "approver", "analyst"},
+        set(roles.IMPACT_PREVIEWERS),
         lambda c, h, ctx: c.post(revision_path(ctx["A"], "impact"), content=dumps(ctx["request"]), headers=h),
     ),
     "POST /v1/disclosure-reviews": (
-        {"compiler"},
+        set(roles.COMPILERS),
         lambda c, h, ctx: c.post("/v1/disclosure-reviews", content=dumps(DISCLOSURE), headers=h),
     ),
 }

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from service import audit
 from service.api import create_app
-from service.api.rulesets import service
+from service.app import rulesets as service
 from tests.api.conftest import (
     SECRET,
     bearer,

@@ -51,7 +51,7 @@ def test_variants_and_sweeps_together_are_bounded(client: TestClient, tokens: di
 
 
 def test_problems_collected_are_capped(client: TestClient, tokens: dict[str, str]) -> None:
-    from service.api.simulations.service import MAX_PROBLEMS
+    from service.app.simulations import MAX_PROBLEMS
 
     variants = [{"name": "X", "disable": ["Y"]} for _ in range(1000)]  # every name breaks the pattern
     details, _ = _refused(client, tokens["analyst"], {**BASE, "variants": variants})

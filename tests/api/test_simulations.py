@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service.api import create_app
-from service.api.simulations.service import SimulationConfig, dead_reason
+from service.app.simulations import SimulationConfig, dead_reason
 from service.storage.db import utc_now
 from service.storage.models import SimulationJobRow
 from tests.api.conftest import bearer, make_settings, small_request
@@ -378,7 +378,7 @@ def test_role_matrix(client: TestClient, tokens: dict[str, str], tiny_job: Any) 
 
 
 def test_jobs_simulate_the_revision_stored_for_the_year_or_the_one_they_pin(app: FastAPI) -> None:
-    from service.api.simulations.worker import stored_revision
+    from service.app.simulation_worker import stored_revision
     from service.policyfiles import Catalog
 
     db = app.state.budget_rules.db

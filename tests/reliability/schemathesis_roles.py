@@ -55,7 +55,7 @@ def mint_tokens(env: dict[str, str]) -> dict[str, str]:
         "import json, uuid\n"
         "from service.settings import Settings\n"
         "from service.storage.db import Database, upgrade_database\n"
-        "from service.api.tokens.service import ROLES, create_token\n"
+        "from service.app.tokens import ROLES, create_token\n"
         "s = Settings(); upgrade_database(s.database_url); db = Database(s.database_url)\n"
         "with db.transaction() as session:\n"
         "    print(json.dumps({r: create_token(session, f'st-{r}-{uuid.uuid4().hex[:6]}', r,"

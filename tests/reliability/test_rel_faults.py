@@ -42,7 +42,7 @@ import pytest
 
 from bench.load_test import database_checks, demo_request, free_port, start_server, stop_server, wait_ready
 from service import audit
-from service.api.tokens.service import create_token
+from service.app.tokens import create_token
 from service.storage.db import Database, upgrade_database
 
 REPO = Path(__file__).resolve().parents[2]

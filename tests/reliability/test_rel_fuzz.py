@@ -26,7 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from service.api import create_app
-from service.api.tokens.service import ROLES, create_token
+from service.app.tokens import ROLES, create_token
 from tests.api.conftest import SECRET, make_settings
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))

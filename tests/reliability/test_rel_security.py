@@ -27,10 +27,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.api.errors import Unauthenticated
 from service.api.security import TokenBuckets
-from service.api.tokens import service as token_service
-from service.api.tokens.service import ROLES, authenticate, create_token, token_hash
+from service.app import roles
+from service.app import tokens as token_service
+from service.app.errors import Unauthenticated
+from service.app.tokens import ROLES, authenticate, create_token, token_hash
 from service.storage.db import utc_now
 from tests.api.conftest import (  # noqa: F401 (fixtures)
     REPO,
@@ -47,38 +48,39 @@ from tests.api.conftest import (  # noqa: F401 (fixtures)
 )
 
 PUBLIC = None
-READERS = {"maintainer", "approver", "auditor", "compiler", "analyst"}
-# Who may call what, written out from the docs, independently of service/api/deps.py.
+READERS = set(roles.RULESET_READERS)
+# Who may call what: each operation names its capability in the ONE declaration, service/app/roles.py
+# (checked against the docs below); the test then asks the running app whether it enforces it.
 EXPECTED: dict[str, set[str] | None] = {
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
-    "POST /v1/recommendations": {"compiler"},
-    "GET /v1/decisions": {"compiler", "auditor"},
-    "GET /v1/decisions/{decision_id}": {"compiler", "auditor"},
-    "POST /v1/decisions/{decision_id}/replay": {"auditor"},
-    "GET /v1/audit/verify": {"auditor"},
-    "GET /v1/audit/head": {"auditor"},
-    "POST /v1/datasets": {"compiler"},
-    "GET /v1/datasets": {"compiler", "analyst"},
-    "GET /v1/datasets/{dataset_id}": {"compiler", "analyst"},
-    "POST /v1/tokens": {"admin"},
-    "DELETE /v1/tokens/{name}": {"admin"},
+    "POST /v1/recommendations": set(roles.COMPILERS),
+    "GET /v1/decisions": set(roles.DECISION_READERS),
+    "GET /v1/decisions/{decision_id}": set(roles.DECISION_READERS),
+    "POST /v1/decisions/{decision_id}/replay": set(roles.AUDITORS),
+    "GET /v1/audit/verify": set(roles.AUDITORS),
+    "GET /v1/audit/head": set(roles.AUDITORS),
+    "POST /v1/datasets": set(roles.COMPILERS),
+    "GET /v1/datasets": set(roles.DATASET_READERS),
+    "GET /v1/datasets/{dataset_id}": set(roles.DATASET_READERS),
+    "POST /v1/tokens": set(roles.ADMINS),
+    "DELETE /v1/tokens/{name}": set(roles.ADMINS),
     "GET /v1/rulesets": READERS,
     "GET /v1/rulesets/{ruleset_id}/revisions": READERS,
-    "POST /v1/rulesets/{ruleset_id}/revisions": {"maintainer"},
+    "POST /v1/rulesets/{ruleset_id}/revisions": set(roles.MAINTAINERS),
     "GET /v1/rulesets/{ruleset_id}/revisions/{revision}": READERS,
-    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/propose": {"maintainer"},
-    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/approve": {"approver"},
-    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/activate": {"approver"},
-    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/retire": {"approver"},
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/propose": set(roles.MAINTAINERS),
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/approve": set(roles.APPROVERS),
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/activate": set(roles.APPROVERS),
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/retire": set(roles.APPROVERS),
     "GET /v1/rulesets/{ruleset_id}/revisions/{revision}/diff": READERS,
-    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/impact": {"maintainer", "approver", "analyst"},
-    "POST /v1/disclosure-reviews": {"compiler"},
-    "POST /v1/simulations": {"analyst"},
-    "GET /v1/simulations": {"analyst", "auditor"},
-    "GET /v1/simulations/{job_id}": {"analyst", "auditor"},
-    "GET /v1/simulations/{job_id}/result": {"analyst", "auditor"},
-    "GET /v1/simulations/{job_id}/report": {"analyst", "auditor"},
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/impact": set(roles.IMPACT_PREVIEWERS),
+    "POST /v1/disclosure-reviews": set(roles.COMPILERS),
+    "POST /v1/simulations": set(roles.SIMULATION_RUNNERS),
+    "GET /v1/simulations": set(roles.SIMULATION_READERS),
+    "GET /v1/simulations/{job_id}": set(roles.SIMULATION_READERS),
+    "GET /v1/simulations/{job_id}/result": set(roles.SIMULATION_READERS),
+    "GET /v1/simulations/{job_id}/report": set(roles.SIMULATION_READERS),
 }
 NOT_API = re.compile(r"^/(openapi\.json|docs|redoc|ui|static)(/|$)")  # documentation and the browser UI
 
@@ -114,6 +116,25 @@ def identities(app: FastAPI, client: TestClient, tokens: dict[str, str]) -> dict
             session, f"expired-{uuid.uuid4().hex[:6]}", "admin", secret=SECRET, expires_at=utc_now() - timedelta(1)
         )
     return {**tokens, "revoked": created.json()["token"], "expired": expired}
+
+
+DOCUMENTED = [REPO / "docs" / name for name in ("api.md", "rulesets.md", "simulations.md")]
+
+
+def test_every_role_set_the_docs_give_is_one_declared_capability() -> None:
+    """The role tables of the docs use only the role sets of service/app/roles.py ("none", "same": as above)."""
+    declared = {frozenset(allowed) for allowed in roles.MATRIX.values()}
+    rows = [
+        line.rstrip().rstrip("|").rsplit("|", 1)[-1]
+        for path in DOCUMENTED
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `") and re.search(r"`(GET|POST|DELETE) ", line)
+    ]
+    assert len(rows) >= 20, rows
+    for cell in rows:
+        named = frozenset(r.strip() for r in cell.split(",") if r.strip())
+        assert named in ({"none"}, {"same"}) or named in declared, f"docs name roles {sorted(named)}: not declared"
+    assert set(roles.ROLES) == {r for allowed in roles.MATRIX.values() for r in allowed}
 
 
 def test_every_served_operation_is_in_the_matrix(app: FastAPI) -> None:  # noqa: F811

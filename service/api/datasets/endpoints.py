@@ -7,12 +7,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from service.api.body import parse_json_object
-from service.api.datasets import service
 from service.api.datasets.schemas import DatasetDetail, DatasetPage, DatasetPublic
 from service.api.deps import COMPILERS, DATASET_READERS, State
-from service.api.errors import InvalidJson
 from service.api.offload import parse_off_loop
+from service.app import datasets as service
+from service.app.errors import Unprocessable
+from service.app.requests import parse_json_object
 from service.storage.db import as_utc
 from service.storage.models import DatasetRow
 
@@ -64,7 +64,7 @@ def _year(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise InvalidJson(
+        raise Unprocessable(
             "fiscal_year must be an integer",
             code="invalid_input",
             details=[{"loc": ["fiscal_year"], "message": "must be an integer"}],

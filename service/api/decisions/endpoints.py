@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from service import integrity
-from service.api.decisions import service
-from service.api.decisions.repository import DecisionFilter
 from service.api.decisions.schemas import DecisionDetail, DecisionPage, DecisionSummary, ReplayReport
 from service.api.deps import AUDITORS, COMPILERS, DECISION_READERS, JsonObject, State
+from service.app import decisions as service
 from service.storage.db import as_utc
 from service.storage.models import DecisionRow
+from service.storage.repositories.decisions import DecisionFilter
 
 router = APIRouter(tags=["decisions"])
 

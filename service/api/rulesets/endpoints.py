@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query, Response
 
 from service.api.deps import APPROVERS, COMPILERS, IMPACT_PREVIEWERS, MAINTAINERS, RULESET_READERS, JsonObject, State
 from service.api.offload import OffloadedJsonRoute
-from service.api.rulesets import service
 from service.api.rulesets.schemas import (
     Activation,
     RevisionDetail,
@@ -19,6 +18,7 @@ from service.api.rulesets.schemas import (
     RulesetList,
     Transition,
 )
+from service.app import rulesets as service
 from service.storage.db import as_utc
 from service.storage.models import RulesetRevisionRow
 
@@ -59,26 +59,17 @@ def _summary(row: RulesetRevisionRow) -> dict[str, Any]:
 
 @router.get("/v1/rulesets", response_model=RulesetList)
 def list_rulesets(state: State, _: RULESET_READERS) -> RulesetList:
-    rows = service.list_revisions(state.db)
-    active = state.engines.active_revisions()
-    items = []
-    for ruleset_id in sorted({r.ruleset_id for r in rows}):
-        mine = [a for a in active if a.ruleset_id == ruleset_id]
-        items.append(
-            {
-                "id": ruleset_id,
-                "revisions": sum(1 for r in rows if r.ruleset_id == ruleset_id),
-                "active": [
-                    {
-                        "revision": a.revision,
-                        "digest": a.digest,
-                        "from_year": a.years.from_year,
-                        "to_year": a.years.to_year,
-                    }
-                    for a in mine
-                ],
-            }
-        )
+    items = [
+        {
+            "id": o.id,
+            "revisions": o.revisions,
+            "active": [
+                {"revision": a.revision, "digest": a.digest, "from_year": a.years.from_year, "to_year": a.years.to_year}
+                for a in o.active
+            ],
+        }
+        for o in service.overview(state)
+    ]
     return RulesetList.model_validate({"items": items})
 
 

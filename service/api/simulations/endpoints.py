@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import SIMULATION_READERS, SIMULATION_RUNNERS, JsonObject, State
-from service.api.simulations import service
 from service.api.simulations.schemas import SimulationDetail, SimulationPage, SimulationSummary
+from service.app import simulations as service
+from service.simulation.report import REPORT_CSP
 from service.storage.db import as_utc
 from service.storage.models import SimulationJobRow
 
@@ -34,7 +35,6 @@ _REQUEST_DOC: dict[str, Any] = {
         },
     }
 }
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 def _summary(row: SimulationJobRow) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from service.api.deps import ADMINS, State
 from service.api.offload import OffloadedJsonRoute
 from service.api.tokens.schemas import TokenCreate, TokenCreated
-from service.api.tokens.service import create_token, revoke_token
+from service.app.tokens import create_token, revoke_token
 from service.storage.db import utc_now
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"], route_class=OffloadedJsonRoute)

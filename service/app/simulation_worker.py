@@ -1,4 +1,4 @@
-"""The process that runs one simulation job: ``python -m service.api.simulations.worker JOB_ID``.
+"""The process that runs one simulation job: ``python -m service.app.simulation_worker JOB_ID``.
 
 Started by the web worker that accepted the job (environment: ``BUDGET_RULES_DATABASE_URL``,
 ``BUDGET_RULES_AUDIT_SECRET``, heartbeat interval and pool size). It claims the job (queued → running,
@@ -27,11 +27,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.api.datasets import repository as datasets
-from service.api.simulations import repository, service
+from service.app import simulations as service
 from service.domain.errors import InvalidInput, InvalidPolicy
 from service.settings import Settings
 from service.storage.db import Database, utc_now
+from service.storage.repositories import datasets as datasets
+from service.storage.repositories import simulations as repository
 
 if TYPE_CHECKING:
     from service.lifecycle.revisions import RevisionContent
@@ -139,8 +140,8 @@ def stored_revision(db: Database, ref: str, fiscal_year: int) -> RevisionContent
     Jobs run on the revisions stored in the database, as recommendations do, never on whatever files
     the server happens to have.
     """
-    from service.api.rulesets import repository as revisions
     from service.lifecycle.revisions import RevisionContent
+    from service.storage.repositories import rulesets as revisions
 
     ruleset_id, _, pinned = ref.partition("@")
     with db.transaction() as session:
@@ -175,7 +176,7 @@ def _describe(error: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m service.api.simulations.worker JOB_ID", file=sys.stderr)
+        print("usage: python -m service.app.simulation_worker JOB_ID", file=sys.stderr)
         return 2
     job_id = args[0]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s simulation-worker %(levelname)s %(message)s")

@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from service.api.errors import ApiError
-from service.api.rulesets import repository
+from service.app.errors import AppError
 from service.domain.decision import Matcher
 from service.domain.errors import UnknownRuleset
 from service.domain.ruleset import CompiledRuleset
@@ -29,8 +28,8 @@ from service.engine import EngineName, make_matcher
 from service.lifecycle.revisions import CorruptRevision, RevisionContent
 from service.lifecycle.years import YearRange
 from service.storage.db import Database
+from service.storage.repositories import rulesets as repository
 
-DEFAULT_RULESET = "wuding-county"
 COMPILED_CACHE = 32
 # A pinned request may name a revision in one of these states; drafts and proposals never decide.
 RUNNABLE_STATES = ("approved", "active", "retired")
@@ -149,7 +148,7 @@ class Engines:
         try:
             compiled = RevisionContent.from_json(row.ruleset_json, row.policies_json, row.digest).compile()
         except CorruptRevision as error:  # stored content edited behind the app's back: never run it
-            raise ApiError(str(error), code=error.code) from None
+            raise AppError(str(error), code=error.code) from None
         with self._lock:
             self._compiled[key] = compiled
             while len(self._compiled) > COMPILED_CACHE:

@@ -14,16 +14,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from service import audit
-from service.api.engines import Engines
-from service.api.errors import ApiError, Conflict, NotFound, problem_detail
-from service.api.rulesets import repository
-from service.api.state import AppState
+from service.app.engines import ActiveRevision, Engines
+from service.app.errors import Conflict, NotFound, Unprocessable, problem_detail
+from service.app.state import AppState
 from service.domain.diff import diff_rulesets, impact
 from service.domain.errors import InvalidInput, InvalidPolicy, Problem
 from service.domain.ruleset import CompiledRuleset
@@ -32,6 +32,7 @@ from service.lifecycle.years import YearRange
 from service.policyfiles import Catalog
 from service.storage.db import Database, utc_now
 from service.storage.models import RulesetRevisionRow
+from service.storage.repositories import rulesets as repository
 
 SYSTEM = audit.Actor(name="system", role="admin")
 # The first-start install is visible in ruleset_revisions (created/approved/activated by "system").
@@ -39,10 +40,10 @@ SYSTEM = audit.Actor(name="system", role="admin")
 STATES = ("draft", "proposed", "approved", "active", "retired")
 
 
-class InvalidRevision(ApiError):
+class InvalidRevision(Unprocessable):
     """The uploaded files have errors: every problem, each naming the file and the path inside it."""
 
-    status, code = 422, "invalid_ruleset"
+    code = "invalid_ruleset"
 
 
 def _ref(row: RulesetRevisionRow) -> dict[str, str]:
@@ -205,8 +206,8 @@ def approve(
     with db.transaction() as session:
         row = _locked_row(session, ruleset_id, revision)
         _expect(row, "approve", ("proposed",))
-        makers = {row.proposed_by, row.created_by}
-        if actor.name in makers:
+        makers = {audit.Actor(name, actor.role).person for name in (row.proposed_by, row.created_by) if name}
+        if actor.person in makers:  # the same person under another token name's case is still the maker
             raise Conflict(
                 f"{actor.name} uploaded or proposed revision {ruleset_id}@{revision}; "
                 "another token holder must approve it",
@@ -336,6 +337,36 @@ def list_revisions(db: Database, ruleset_id: str | None = None) -> list[RulesetR
         return repository.revisions(session, ruleset_id)
 
 
+@dataclass(frozen=True)
+class RulesetOverview:
+    """One ruleset at a glance: how many revisions, which are active for which years, how many await a step."""
+
+    id: str
+    subject: str
+    revisions: int
+    active: list[ActiveRevision]
+    pending: int  # proposed or approved
+
+
+def overview(state: AppState) -> list[RulesetOverview]:
+    """Every stored ruleset (the API's ``GET /v1/rulesets`` and the rulesets page)."""
+    rows = list_revisions(state.db)
+    active = state.engines.active_revisions()
+    out = []
+    for ruleset_id in sorted({r.ruleset_id for r in rows}):
+        mine = [r for r in rows if r.ruleset_id == ruleset_id]
+        out.append(
+            RulesetOverview(
+                id=ruleset_id,
+                subject=mine[0].subject,
+                revisions=len(mine),
+                active=[a for a in active if a.ruleset_id == ruleset_id],
+                pending=sum(1 for r in mine if r.state in ("proposed", "approved")),
+            )
+        )
+    return out
+
+
 def content_of(row: RulesetRevisionRow) -> dict[str, Any]:
     return {"ruleset": json.loads(row.ruleset_json), "policies": json.loads(row.policies_json)}
 
@@ -368,8 +399,8 @@ def impact_preview(
 
     The body is what ``POST /v1/recommendations`` takes: a request, or ``{dataset_id, fiscal_year?, envelope?}``.
     """
-    from service.api.decisions.service import _resolve_input
-    from service.api.requests import parse_budget_request
+    from service.app.decisions import resolve_input
+    from service.app.requests import parse_budget_request
 
     engines, db = state.engines, state.db
     row = get_revision(db, ruleset_id, revision)
@@ -377,7 +408,7 @@ def impact_preview(
         raise InvalidInput(
             [Problem((), f"impact previews are for project_lines rulesets; {ruleset_id} is {row.subject}")]
         )
-    request_doc, _, _ = _resolve_input(state, raw)
+    request_doc, _, _ = resolve_input(state, raw)
     request = parse_budget_request(request_doc)
     against = against or _active_for_year(engines, ruleset_id, request.fiscal_year)
     current = _compiled(engines, db, ruleset_id, against)
@@ -395,6 +426,7 @@ def review_and_record(state: AppState, actor: audit.Actor, body: dict[str, Any])
     """Review department disclosures with the revision active for the fiscal year; record it in the audit chain."""
     import uuid
 
+    from service.app.decisions import record_decision
     from service.domain.disclosure import parse_disclosure_request, review_disclosure
     from service.domain.errors import UnknownRuleset
     from service.domain.ruleset import canonical_json
@@ -405,16 +437,6 @@ def review_and_record(state: AppState, actor: audit.Actor, body: dict[str, Any])
         raise UnknownRuleset(f"ruleset {compiled.id} judges {compiled.subject}, not department disclosures")
     decision_id = str(uuid.uuid4())
     with state.engines.lease(compiled) as matcher:
-        result = json.loads(canonical_json(review_disclosure(request, compiled, matcher, decision_id=decision_id)))
-    with state.db.transaction() as session:
-        record = audit.append(
-            session,
-            state.settings.audit_secret,
-            actor=actor,
-            action="disclosure_review",
-            subject=decision_id,
-            input_doc=body,
-            result_doc=result,
-            ruleset=compiled.ref(),
-        )
-    return result, record.seq
+        result_json = canonical_json(review_disclosure(request, compiled, matcher, decision_id=decision_id))
+    record = record_decision(state, actor, "disclosure_review", decision_id, body, result_json, compiled)
+    return json.loads(result_json), record.seq

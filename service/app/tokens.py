@@ -14,13 +14,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from service import audit
-from service.api.errors import Conflict, NotFound, Unauthenticated
-from service.api.tokens import repository
+from service.app.errors import Conflict, NotFound, Unauthenticated
+from service.app.roles import ROLES as ROLES  # re-exported: the roles a token may carry
 from service.domain.errors import InvalidInput, Problem
 from service.storage.db import as_utc, utc_now
 from service.storage.models import TokenRow
+from service.storage.repositories import tokens as repository
 
-ROLES = ("compiler", "analyst", "maintainer", "approver", "auditor", "admin")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 SYSTEM = audit.Actor(name="cli", role="admin")
 

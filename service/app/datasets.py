@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tempfile
 import uuid
@@ -11,21 +10,25 @@ from pathlib import Path
 from typing import Any
 
 from service import audit
-from service.api.datasets import repository
-from service.api.errors import NotFound
-from service.api.requests import parse_budget_request
-from service.api.state import AppState
+from service.app.errors import NotFound
+from service.app.requests import parse_budget_request
+from service.app.state import AppState
 from service.domain.ruleset import canonical_json
 from service.io.readers import InputFileError, read_request
 from service.storage.db import utc_now
 from service.storage.models import DatasetRow
+from service.storage.repositories import datasets as repository
 
 UPLOAD_SUFFIXES = (".json", ".xlsx", ".csv")
 CSV_NAMES = ("departments.csv", "projects.csv")
 
 
 def digest_of(data: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+    return _digest_of_text(canonical_json(data))
+
+
+def _digest_of_text(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def import_dataset(
@@ -36,17 +39,17 @@ def import_dataset(
     origins: dict[tuple[str, int], str] | None = None,
 ) -> DatasetRow:
     request = parse_budget_request(data, origins)  # every problem listed, or nothing stored
-    stored = json.loads(canonical_json(data))
+    text = canonical_json(data)  # once: the stored text and its digest
     row = DatasetRow(
         id=str(uuid.uuid4()),
         created_at=utc_now(),
         actor=actor.name,
         source=source[:500],
-        digest=digest_of(stored),
+        digest=_digest_of_text(text),
         fiscal_year=request.fiscal_year,
         departments=len(request.departments),
         projects=len(request.projects),
-        data_json=canonical_json(stored),
+        data_json=text,
     )
     with state.db.transaction() as session:
         repository.add(session, row)

@@ -1,4 +1,6 @@
-"""Validating a raw budget request at the HTTP boundary: bad input must never become a 500.
+"""Reading raw input at any boundary (HTTP body, CLI file, stored job): bad input must never become a 500.
+
+``parse_json_object`` reads exact JSON (:mod:`service.io.strictjson`) and insists on an object.
 
 ``parse_request`` (the domain) lists every problem. A JSON array or object where a record expects a
 single value (e.g. ``"department_id": ["D01"]``) currently makes it raise TypeError, so such values are
@@ -12,10 +14,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from service.app.errors import InvalidJson
 from service.domain.errors import InvalidInput, Problem
 from service.domain.records import BudgetRequest, parse_request
+from service.io.strictjson import StrictJsonError, loads_exact
 
-log = logging.getLogger("budget_rules.api")
+log = logging.getLogger("budget_rules.app")
 RECORD_KINDS = ("departments", "projects")
 
 
@@ -56,3 +60,22 @@ def parse_budget_request(raw: Any, origins: Mapping[tuple[str, int], str] | None
     except (TypeError, ValueError, AttributeError) as error:  # a domain gap: still the client's input
         log.warning("request validation raised %s: %s", type(error).__name__, error)
         raise InvalidInput([Problem((), f"the request cannot be read: {error}")]) from None
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """``raw`` as an exact JSON object, or :class:`InvalidJson` located at ``body``."""
+
+    def fail(message: str) -> InvalidJson:
+        return InvalidJson(message, details=[{"loc": ["body"], "message": message}])
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise fail(f"the body is not UTF-8 (byte {error.start})") from None
+    try:
+        data = loads_exact(text)
+    except StrictJsonError as error:
+        raise fail(str(error)) from None
+    if not isinstance(data, dict):
+        raise fail("the body must be a JSON object")
+    return data

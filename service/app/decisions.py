@@ -1,7 +1,9 @@
 """Recommend and record; read decisions back; replay a decision against its recorded ruleset.
 
-The recommendation is computed outside any transaction; then the decision row and its audit record
-are written in ONE transaction (the audit append serializes writers), so both exist or neither.
+The recommendation is computed outside any transaction and canonicalized once; then
+:func:`record_decision` writes its audit record and the decision row in ONE transaction (the audit
+append serializes writers), so both exist or neither. The row is inserted once, already carrying its
+audit sequence number and chain hash. Replays and disclosure reviews are recorded the same way.
 """
 
 from __future__ import annotations
@@ -12,24 +14,24 @@ import uuid
 from typing import Any
 
 from service import audit, integrity
-from service.api.datasets import repository as datasets
-from service.api.decisions import repository
-from service.api.decisions.repository import DecisionFilter
-from service.api.engines import DEFAULT_RULESET
-from service.api.errors import Conflict, NotFound
-from service.api.requests import parse_budget_request
-from service.api.state import AppState
+from service.app.errors import Conflict, NotFound
+from service.app.requests import parse_budget_request
+from service.app.state import AppState
 from service.domain.decision import recommend
 from service.domain.errors import InvalidInput, Problem, UnknownRuleset
 from service.domain.records import BudgetRequest
 from service.domain.ruleset import CompiledRuleset, canonical_json
+from service.policyfiles import DEFAULT_RULESET
 from service.storage.db import utc_now
-from service.storage.models import DecisionRow
+from service.storage.models import AuditRecordRow, DecisionRow
+from service.storage.repositories import datasets as datasets
+from service.storage.repositories import decisions as repository
+from service.storage.repositories.decisions import DecisionFilter
 
 DATASET_OVERRIDES = ("fiscal_year", "envelope", "ruleset")
 
 
-def _resolve_input(state: AppState, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+def resolve_input(state: AppState, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str | None]:
     """(the request to decide, what the audit record says the input was, the dataset id if any)."""
     if "dataset_id" not in body:
         return body, body, None
@@ -57,7 +59,7 @@ def _ruleset_for(state: AppState, request: BudgetRequest) -> CompiledRuleset:
 
 
 def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, Any]) -> DecisionRow:
-    raw, audit_input, dataset_id = _resolve_input(state, body)
+    raw, audit_input, dataset_id = resolve_input(state, body)
     request = parse_budget_request(raw)
     compiled = _ruleset_for(state, request)
     decision_id = str(uuid.uuid4())
@@ -76,25 +78,44 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
         dataset_id=dataset_id,
         department_ids="," + ",".join(sorted({p.department_id for p in request.projects})) + ",",
         input_json=canonical_json(raw),
-        result_json=canonical_json(result),
-        audit_seq=0,
+        result_json=canonical_json(result),  # serialized once: a 10,000-line result is megabytes
+        audit_seq=0,  # set by record_decision before the row is written
         chain_hash="",
     )
+    record_decision(state, actor, "recommendation", decision_id, audit_input, row.result_json, compiled, row=row)
+    return row
+
+
+def record_decision(
+    state: AppState,
+    actor: audit.Actor,
+    action: str,
+    subject: str,
+    input_doc: Any,
+    result_json: str,
+    compiled: CompiledRuleset,
+    *,
+    row: DecisionRow | None = None,
+) -> AuditRecordRow:
+    """Append the audit record of a decision (``result_json``: canonical text) and, when given, insert its row.
+
+    One transaction; the row is written once, with the record's sequence number and chain hash.
+    """
     with state.db.transaction() as session:
-        repository.add(session, row)
         record = audit.append(
             session,
             state.settings.audit_secret,
             actor=actor,
-            action="recommendation",
-            subject=decision_id,
-            input_doc=audit_input,
-            result_json=row.result_json,  # serialized once: a 10,000-line result is megabytes
+            action=action,
+            subject=subject,
+            input_doc=input_doc,
+            result_json=result_json,
             ruleset=compiled.ref(),
         )
-        row.audit_seq, row.chain_hash = record.seq, record.chain_hash
-        session.add(row)
-    return row
+        if row is not None:
+            row.audit_seq, row.chain_hash = record.seq, record.chain_hash
+            repository.add(session, row)
+    return record
 
 
 def get_decision(state: AppState, decision_id: str) -> DecisionRow:
@@ -177,15 +198,7 @@ def replay(state: AppState, actor: audit.Actor, decision_id: str) -> tuple[dict[
         "differences": diffs,
         "integrity": row_integrity,
     }
-    with state.db.transaction() as session:
-        record = audit.append(
-            session,
-            state.settings.audit_secret,
-            actor=actor,
-            action="replay",
-            subject=decision_id,
-            input_doc={"decision_id": decision_id},
-            result_doc=report,
-            ruleset=compiled.ref(),
-        )
+    record = record_decision(
+        state, actor, "replay", decision_id, {"decision_id": decision_id}, canonical_json(report), compiled
+    )
     return report, record.seq

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.api.engines import Engines
+from service.app.engines import Engines
 from service.settings import Settings
 from service.storage.db import Database
 

@@ -32,19 +32,19 @@ from pathlib import Path
 from typing import Any
 
 from service import audit
-from service.api.datasets import repository as datasets
-from service.api.errors import ApiError, Conflict, NotFound
-from service.api.simulations import repository
-from service.api.simulations.repository import ACTIVE
+from service.app.errors import Conflict, NotFound, TooManyRequests
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.domain.policy import SLUG
 from service.policyfiles import default_root, parse_model, read_yaml
 from service.storage.db import Database, as_utc, utc_now
 from service.storage.models import SimulationJobRow
+from service.storage.repositories import datasets as datasets
+from service.storage.repositories import simulations as repository
+from service.storage.repositories.simulations import ACTIVE
 
 log = logging.getLogger("budget_rules.api.simulations")
 
-WORKER_MODULE = "service.api.simulations.worker"
+WORKER_MODULE = "service.app.simulation_worker"
 ENV_STALE = "BUDGET_RULES_SIMULATION_STALE_SECONDS"
 ENV_HEARTBEAT = "BUDGET_RULES_SIMULATION_HEARTBEAT_SECONDS"
 ENV_START_GRACE = "BUDGET_RULES_SIMULATION_START_GRACE_SECONDS"
@@ -286,7 +286,7 @@ def _where(problem: Problem) -> str:
 
 def read_submission(db: Database, row: SimulationJobRow, root: Path | None = None) -> Submission:
     """A stored job's scenario, validated again (the worker's view)."""
-    from service.api.body import parse_json_object
+    from service.app.requests import parse_json_object
 
     return parse_submission(db, parse_json_object(row.scenario_json.encode("utf-8")), root)
 
@@ -294,8 +294,8 @@ def read_submission(db: Database, row: SimulationJobRow, root: Path | None = Non
 # ------------------------------------------------------------------ start
 
 
-class TooManyJobs(ApiError):
-    status, code = 429, "too_many_simulations"
+class TooManyJobs(TooManyRequests):
+    code = "too_many_simulations"
 
 
 def start(state: Any, config: SimulationConfig, actor: audit.Actor, body: dict[str, Any]) -> SimulationJobRow:
@@ -339,7 +339,7 @@ def start(state: Any, config: SimulationConfig, actor: audit.Actor, body: dict[s
 
 
 def spawn(state: Any, config: SimulationConfig, job_id: str) -> None:
-    """Start ``python -m service.api.simulations.worker JOB_ID``; a daemon thread reaps it."""
+    """Start ``python -m service.app.simulation_worker JOB_ID``; a daemon thread reaps it."""
     settings = state.settings
     env = {
         **os.environ,
