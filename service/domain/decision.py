@@ -7,7 +7,6 @@ decides which rule conditions hold) and returns the result as JSON-ready data (C
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -243,8 +242,10 @@ def summarize(
 
 
 def document_head(request: BudgetRequest | Any, ruleset: CompiledRuleset, decision_id: str | None) -> dict[str, Any]:
+    """The result's head. ``decision_id`` is given only where the decision is recorded (null otherwise):
+    an id that names nothing stored would send a reader to a 404."""
     return {
-        "decision_id": decision_id or str(uuid.uuid4()),
+        "decision_id": decision_id,
         "ruleset": ruleset.ref(),
         "fiscal_year": request.fiscal_year,
         "envelope": money_text(request.envelope) if request.envelope is not None else None,
