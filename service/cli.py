@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
+from service.draftcli import draft_app
 from service.engine import ENGINES
 from service.lifecycle.cli import ruleset_app
 from service.simulation.command import simulate
@@ -445,6 +446,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ruleset_app, name="ruleset")
+app.add_typer(draft_app, name="draft")
 
 
 def _settings() -> Any:
