@@ -550,17 +550,25 @@ def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Walk the audit chain; exit 1 naming the first record edited, removed, inserted or reordered."""
+    """Walk the audit chain; exit 1 naming the first record edited, removed, inserted or reordered.
+
+    Budget drafts are covered too: each draft's figures are replayed from its recommendation and its
+    audit records and compared with what is stored (``drafts`` in the output).
+    """
     import json
 
     from service import audit
+    from service.app.drafts import replay_json, verify_all
 
     settings, db = _database()
-    with _service_errors(), db.transaction() as session:
-        result = audit.verify(session, settings.audit_secret)
+    with _service_errors():
+        with db.transaction() as session:
+            result = audit.verify(session, settings.audit_secret)
+        checked, bad = verify_all(db)
     db.dispose()
-    typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
-    if not result.ok:
+    report = {**result.as_dict(), "drafts": {"checked": checked, "problems": [replay_json(r) for r in bad]}}
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    if not result.ok or bad:
         raise typer.Exit(1)
 
 

@@ -891,14 +891,20 @@ def replay(db: Database, actor: audit.Actor, draft_id: str) -> Replay:
 
 def verify(db: Database, actor: audit.Actor) -> list[Replay]:
     """Every draft replayed against the audit trail; those that do not reproduce are returned."""
-    _require(actor, ("auditor", "approver", "compiler"))
+    _require(actor, READERS)
+    return verify_all(db)[1]
+
+
+def verify_all(db: Database) -> tuple[int, list[Replay]]:
+    """(how many drafts were replayed, those that do not reproduce): for ``budget-rules audit verify``."""
     bad = []
     with db.transaction() as session:
-        for draft_id in store.all_ids(session):
+        ids = store.all_ids(session)
+        for draft_id in ids:
             result = _replay_row(session, _draft_or_404(session, draft_id))
             if not result.reproduced:
                 bad.append(result)
-    return bad
+    return len(ids), bad
 
 
 def replay_json(r: Replay) -> dict[str, Any]:

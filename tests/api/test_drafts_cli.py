@@ -100,6 +100,10 @@ def test_recommendation_to_final_over_the_cli(
     replay = run("draft", "replay", draft_id, token=compiler)
     assert replay.exit_code == 0 and json.loads(replay.stdout)["reproduced"] is True
     assert run("draft", "verify", token=compiler).exit_code == 0
+    audited = run("audit", "verify")
+    assert audited.exit_code == 0, audited.output
+    report = json.loads(audited.stdout)
+    assert report["ok"] is True and report["drafts"]["checked"] >= 1 and report["drafts"]["problems"] == []
 
     api = client.get(f"/v1/drafts/{draft_id}", headers=bearer(approver)).json()
     assert api["state"] == "final" and api["approved_by"]
