@@ -35,6 +35,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from service import audit
 from service.app.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -459,9 +460,21 @@ def create_draft(
         raise InvalidInput([Problem(("decision_id",), "decision_id is required (必填)")])
     if previous_id is not None and not isinstance(previous_id, str):
         raise InvalidInput([Problem(("previous_id",), "previous_id must be a draft id")])
+    try:
+        return _create(db, secret, actor, decision_id.strip(), title or "", previous_id or None)
+    except IntegrityError:  # two versions numbered at the same moment: the unique (decision, version) held
+        raise Conflict(
+            "another draft of this recommendation was made at the same moment; try again",
+            code="draft_version_taken",
+        ) from None
+
+
+def _create(
+    db: Database, secret: str, actor: audit.Actor, decision_id: str, title: str, previous_id: str | None
+) -> Draft:
     now = utc_now()
     with db.transaction() as session:
-        decision = _decision_or_404(session, decision_id.strip())
+        decision = _decision_or_404(session, decision_id)
         copied: list[AdjustmentRow] = []
         if previous_id:
             previous = _draft_or_404(session, previous_id)
@@ -473,10 +486,10 @@ def create_draft(
             copied = store.adjustments(session, previous.id)
         row = DraftRow(
             id=str(uuid.uuid4()),
-            name=title or "",
+            name=title,
             decision_id=decision.id,
             version=store.next_version(session, decision.id),
-            previous_id=previous_id or None,
+            previous_id=previous_id,
             state=EDITING,
             fiscal_year=decision.fiscal_year,
             envelope=decision.envelope,

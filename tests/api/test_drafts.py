@@ -323,3 +323,34 @@ def test_verify_finds_a_tampered_adjustment(
     finally:
         set_amount("10.00")  # the module's other tests verify every draft
     assert client.get(f"/v1/drafts/{draft_id}/replay", headers=bearer(tokens["auditor"])).json()["reproduced"]
+
+
+def test_concurrent_adjustments_and_approvals_keep_one_story(
+    app: FastAPI, client: TestClient, tokens: dict[str, str], decision: dict[str, Any]
+) -> None:
+    """Eight lines adjusted at once all land, each with its audit record; of two approvals at once, one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    compiler = _tok(app, "compiler")
+    draft_id = _create(client, compiler, decision["decision_id"]).json()["draft_id"]
+    lines = decision["lines"][:8]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda ln: _adjust(client, compiler, draft_id, ln["project_id"], {"amount": "1.00", "reason": "并发"}),
+                lines,
+            )
+        )
+    assert [a.status_code for a in answers] == [200] * len(lines)
+    draft = _draft(client, compiler, draft_id)
+    assert sum(1 for ln in draft["lines"] if ln["adjusted"]) == len(lines)
+    assert [e["action"] for e in draft["events"]].count("draft-adjust") == len(lines)
+    assert Decimal(draft["totals"]["final"]) <= Decimal(draft["envelope"])
+    assert _post(client, compiler, draft_id, "submit").status_code == 200
+    approvers = [_tok(app, "approver"), _tok(app, "approver")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda tok: _post(client, tok, draft_id, "approve"), approvers))
+    assert sorted(r.status_code for r in results) == [200, 409]
+    assert [e["action"] for e in _draft(client, compiler, draft_id)["events"]].count("draft-approve") == 1
+    assert client.get("/v1/audit/verify", headers=bearer(tokens["auditor"])).json()["ok"] is True
+    assert client.get(f"/v1/drafts/{draft_id}/replay", headers=bearer(compiler)).json()["reproduced"] is True
