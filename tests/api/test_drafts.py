@@ -354,3 +354,21 @@ def test_concurrent_adjustments_and_approvals_keep_one_story(
     assert [e["action"] for e in _draft(client, compiler, draft_id)["events"]].count("draft-approve") == 1
     assert client.get("/v1/audit/verify", headers=bearer(tokens["auditor"])).json()["ok"] is True
     assert client.get(f"/v1/drafts/{draft_id}/replay", headers=bearer(compiler)).json()["reproduced"] is True
+
+
+def test_protection_on_a_basic_line_is_422_naming_record_and_field(
+    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
+) -> None:
+    """POLICIES.md: a protection other than none only on kind project (here over HTTP; nothing recorded)."""
+    request = small_request(demo_request)
+    basic = next(p for p in request["projects"] if p.get("kind") == "public_operating")
+    basic["protection"] = "operations"
+    before = _audit_count(client, tokens)
+    response = client.post("/v1/recommendations", json=request, headers=bearer(tokens["compiler"]))
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["error"]["details"]
+    index = request["projects"].index(basic)
+    assert (
+        detail["loc"] == ["projects", index, "protection"] and detail["record"] == f"project_id {basic['project_id']}"
+    )
+    assert _audit_count(client, tokens) == before
