@@ -102,7 +102,8 @@ def test_from_recommendation_to_final_with_maker_checker_by_person(
     expected_diffs = {k: v for k, v in expected_diffs.items() if v != 0}
     assert {k: Decimal(r["difference"]) for k, r in rows.items()} == expected_diffs
     assert rows[first["project_id"]]["reason"] == "县委常委会议定：增加配套"
-    assert rows[first["project_id"]]["adjusted_by"] == person and rows[first["project_id"]]["adjusted_at"]
+    assert rows[first["project_id"]]["adjusted_by"] == person
+    assert rows[first["project_id"]]["adjusted_at"].endswith("+00:00")  # aware UTC on both databases
     up = sum((v for v in expected_diffs.values() if v > 0), Decimal("0.00"))
     down = sum((-v for v in expected_diffs.values() if v < 0), Decimal("0.00"))
     assert (Decimal(report["totals"]["up"]), Decimal(report["totals"]["down"])) == (up, down)
