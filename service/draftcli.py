@@ -9,6 +9,7 @@ refused role or person, a conflict such as over the envelope, an unknown id, the
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -243,10 +244,18 @@ def deviations(
         )
         for r in rows
     ]
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout)
+    if fmt == "csv":  # UTF-8 with a BOM, so Excel opens the Chinese text as it is, whatever the locale
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(headers)
         writer.writerows(cells)
+        data = ("\ufeff" + text.getvalue()).encode("utf-8")
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+            buffer.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8"))
         return
     table = Table(*headers)
     for row in cells:

@@ -87,6 +87,9 @@ def test_recommendation_to_final_over_the_cli(
     ]
     table = run("draft", "deviations", draft_id, token=compiler)
     assert "偏离 1 项" in table.stdout and "调减 0.01元" in table.stdout
+    sheet = run("draft", "deviations", draft_id, "--format", "csv", token=compiler)
+    assert sheet.exit_code == 0 and sheet.stdout.startswith("\ufeff项目编码,项目名称")
+    assert f"{line['project_id']}," in sheet.stdout and ",-0.01,压减一分," in sheet.stdout
 
     assert run("draft", "submit", draft_id, token=compiler).exit_code == 0
     same = run("draft", "approve", draft_id, token=extra_token(app, "approver", person.lower()))
