@@ -16,6 +16,7 @@ from service.api.deps import JsonObject, State, require
 from service.app import drafts
 from service.app import errors as app_errors
 from service.audit import Actor
+from service.storage.db import as_utc
 
 router = APIRouter(tags=["drafts"])
 
@@ -76,7 +77,7 @@ def list_drafts(
             "version": r.version,
             "state": r.state,
             "fiscal_year": r.fiscal_year,
-            "created_at": r.created_at.isoformat(),
+            "created_at": as_utc(r.created_at).isoformat(),
             "created_by": r.created_by,
             "final_total": r.final_total,
         }
