@@ -172,6 +172,10 @@ def test_from_recommendation_to_final_with_maker_checker_by_person(
     assert Decimal(compared["totals"]["difference"]) == -cut_to
     verify = client.get("/v1/drafts/verify", headers=bearer(tokens["auditor"])).json()
     assert verify == {"ok": True, "problems": []}
+    listed = client.get("/v1/drafts", params={"decision_id": decision["decision_id"]}, headers=bearer(approver)).json()
+    mine = {d["draft_id"]: d for d in listed["items"]}
+    assert mine[draft_id]["state"] == "final" and mine[draft_id]["final_total"] == final["totals"]["final"]
+    assert mine[second_version["draft_id"]]["version"] == 2 and mine[draft_id]["created_at"].endswith("+00:00")
 
 
 def test_submit_over_the_envelope_says_by_how_much(app: FastAPI, client: TestClient, decision: dict[str, Any]) -> None:
