@@ -32,6 +32,10 @@ IMPACT_PREVIEWERS = ("maintainer", "approver", "analyst")
 # Simulation jobs (docs/simulations.md, "HTTP API"): analysts start them; analysts and auditors read them.
 SIMULATION_RUNNERS = ("analyst",)
 SIMULATION_READERS = ("analyst", "auditor")
+# Budget drafts (docs/drafts.md): compilers make, adjust and submit; approvers approve or return.
+DRAFT_MAKERS = ("compiler",)
+DRAFT_CHECKERS = ("approver",)
+DRAFT_READERS = ("compiler", "approver", "auditor")
 
 MATRIX: dict[str, tuple[str, ...]] = {
     "COMPILERS": COMPILERS,
@@ -45,6 +49,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "IMPACT_PREVIEWERS": IMPACT_PREVIEWERS,
     "SIMULATION_RUNNERS": SIMULATION_RUNNERS,
     "SIMULATION_READERS": SIMULATION_READERS,
+    "DRAFT_MAKERS": DRAFT_MAKERS,
+    "DRAFT_CHECKERS": DRAFT_CHECKERS,
+    "DRAFT_READERS": DRAFT_READERS,
 }
 
 

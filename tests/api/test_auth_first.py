@@ -78,7 +78,7 @@ def test_healthz_stays_responsive_while_a_large_body_is_parsed(
 ) -> None:
     body = _large_body(150_000)
     started = time.monotonic()
-    from service.api.body import parse_json_object
+    from service.app.requests import parse_json_object
 
     parse_json_object(body)
     parse_seconds = time.monotonic() - started
@@ -120,6 +120,6 @@ def test_healthz_stays_responsive_while_a_large_body_is_parsed(
 
 
 def test_decimal_parse_is_exact() -> None:
-    from service.api.body import parse_json_object
+    from service.app.requests import parse_json_object
 
     assert parse_json_object(b'{"a": 1.10}') == {"a": Decimal("1.10")}

@@ -81,6 +81,20 @@ EXPECTED: dict[str, set[str] | None] = {
     "GET /v1/simulations/{job_id}": set(roles.SIMULATION_READERS),
     "GET /v1/simulations/{job_id}/result": set(roles.SIMULATION_READERS),
     "GET /v1/simulations/{job_id}/report": set(roles.SIMULATION_READERS),
+    # budget drafts (docs/drafts.md): compilers make and adjust, approvers approve or return
+    "POST /v1/drafts": set(roles.DRAFT_MAKERS),
+    "GET /v1/drafts": set(roles.DRAFT_READERS),
+    "GET /v1/drafts/verify": set(roles.DRAFT_READERS),
+    "GET /v1/drafts/{draft_id}": set(roles.DRAFT_READERS),
+    "PUT /v1/drafts/{draft_id}/lines/{project_id}": set(roles.DRAFT_MAKERS),
+    "PATCH /v1/drafts/{draft_id}/lines/{project_id}": set(roles.DRAFT_MAKERS),
+    "POST /v1/drafts/{draft_id}/submit": set(roles.DRAFT_MAKERS),
+    "POST /v1/drafts/{draft_id}/approve": set(roles.DRAFT_CHECKERS),
+    "POST /v1/drafts/{draft_id}/return": set(roles.DRAFT_CHECKERS),
+    "GET /v1/drafts/{draft_id}/deviations": set(roles.DRAFT_READERS),
+    "GET /v1/drafts/{draft_id}/replay": set(roles.DRAFT_READERS),
+    "GET /v1/compare/drafts": set(roles.DRAFT_READERS),
+    "GET /v1/compare/recommendations": set(roles.DRAFT_READERS),
 }
 NOT_API = re.compile(r"^/(openapi\.json|docs|redoc|ui|static)(/|$)")  # documentation and the browser UI
 
