@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from service.accounts_cli import user_app
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.engine import ENGINES
 from service.lifecycle.cli import ruleset_app
@@ -384,6 +385,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ruleset_app, name="ruleset")
+app.add_typer(user_app, name="user")  # service/accounts_cli.py
 
 
 def _settings() -> Any:
@@ -458,6 +460,7 @@ def token_create(
     expires_days: Annotated[
         int | None, typer.Option(min=1, max=3650, help="refuse the token after this many days")
     ] = None,
+    user: Annotated[str | None, typer.Option(help="the user the token belongs to (same role)")] = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     from datetime import timedelta
@@ -468,7 +471,7 @@ def token_create(
     settings, db = _database()
     expires_at = utc_now() + timedelta(days=expires_days) if expires_days else None
     with _service_errors(), db.transaction() as session:
-        token = create_token(session, name, role, secret=settings.audit_secret, expires_at=expires_at)
+        token = create_token(session, name, role, secret=settings.audit_secret, expires_at=expires_at, user=user)
     db.dispose()
     typer.echo(token)
 

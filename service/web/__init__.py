@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install(app: FastAPI) -> None:
+    from service.web.accounts import router as accounts_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
 
     app.include_router(router)
+    app.include_router(accounts_router)  # sign-in, sign-out, the admin's account page (service/web/accounts.py)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.exception_handler(WebError)

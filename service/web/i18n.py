@@ -214,6 +214,52 @@ T: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+    # accounts (service/web/accounts.py)
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "sign_in_help": (
+        "请输入系统管理员为您开设的用户名和密码。连续输错多次后，账户将被暂时锁定。",
+        "Enter the user name and password your administrator gave you. "
+        "After repeated failures the account is locked for a while.",
+    ),
+    "sign_in_failed": (
+        "用户名或密码不正确，或该账户因连续输错已被暂时锁定，请稍后再试。",
+        "The user name or password is wrong, or the account is locked for a while after repeated failures; "
+        "try again later.",
+    ),
+    "sign_out_everywhere": ("在所有设备上退出", "Sign out everywhere"),
+    "admin": ("用户管理", "Users"),
+    "home_admin": (
+        "开设、停用用户，重置密码，查看和撤销访问令牌。",
+        "Create and disable users, reset passwords, see and revoke API tokens.",
+    ),
+    "users": ("用户", "Users"),
+    "no_users": ("还没有用户。", "No users yet."),
+    "create_user": ("开设用户", "Create a user"),
+    "password_help": ("至少 10 个字符。", "At least 10 characters."),
+    "new_password": ("新密码", "New password"),
+    "reset_password": ("重置密码", "Reset password"),
+    "change_role": ("更改角色", "Change role"),
+    "disable": ("停用", "Disable"),
+    "enable": ("启用", "Enable"),
+    "user_active": ("正常", "active"),
+    "user_disabled": ("已停用", "disabled"),
+    "user_locked": ("暂时锁定", "locked"),
+    "last_sign_in": ("最近登录", "Last sign-in"),
+    "api_tokens": ("访问令牌（接口用）", "API tokens"),
+    "no_tokens": ("没有访问令牌。", "No API tokens."),
+    "token_name": ("令牌名称", "Token name"),
+    "token_owner": ("所属用户", "Belongs to"),
+    "minted_by": ("创建人", "Minted by"),
+    "expires": ("到期时间", "Expires"),
+    "never": ("不到期", "never"),
+    "revoke": ("撤销", "Revoke"),
+    "done_user_created": ("已开设用户。", "User created."),
+    "done_user_disable": ("已停用用户，其会话已全部结束。", "User disabled; all their sessions ended."),
+    "done_user_enable": ("已重新启用用户。", "User enabled."),
+    "done_user_password": ("已重置密码，该用户的会话已全部结束。", "Password reset; all the user's sessions ended."),
+    "done_user_role": ("已更改角色。", "Role changed."),
+    "done_token_revoked": ("已撤销令牌。", "Token revoked."),
 }
 
 

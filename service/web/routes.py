@@ -32,13 +32,14 @@ from service.api.errors import ApiError, Unauthenticated
 from service.api.rulesets import service as rulesets
 from service.api.simulations import service as simulations
 from service.api.simulations.endpoints import REPORT_CSP
-from service.api.tokens.service import authenticate
+from service.app.errors import AppError
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset
 from service.io.readers import InputFileError
 from service.storage.db import as_utc
 from service.web import views
 from service.web.i18n import LANGS, translate
 from service.web.session import (
+    ADMINS,
     APPROVERS,
     AUDITORS,
     COMPILER,
@@ -48,12 +49,12 @@ from service.web.session import (
     LANG_COOKIE,
     MAINTAINERS,
     RULESET_READERS,
-    SESSION_COOKIE,
     SIMULATION_READERS,
     SIMULATION_RUNNERS,
     LoginRequired,
     Viewer,
     WebError,
+    app_status,
     check_csrf,
     lang_of,
     need,
@@ -123,6 +124,8 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
         items.append(("/ui/rulesets", "rulesets"))
     if viewer.may(SIMULATION_READERS):
         items.append(("/ui/simulations", "simulations"))
+    if viewer.may(ADMINS):
+        items.append(("/ui/admin", "admin"))
     return items
 
 
@@ -181,6 +184,9 @@ def shown() -> Iterator[None]:
     except ApiError as error:
         details = [str(d.get("message", d)) for d in error.details]
         raise WebError(error.status, error.message, details) from None
+    except AppError as error:
+        details = [str(d.get("message", d)) for d in error.details]
+        raise WebError(app_status(error), error.message, details) from None
     except InvalidInput as error:
         details = [views.problem_text(p) for p in error.problems]
         raise WebError(422, f"{len(details)} problem(s)", details) from None
@@ -233,48 +239,6 @@ def root() -> RedirectResponse:
 @router.get("/ui")
 def ui_root() -> RedirectResponse:
     return _redirect("/ui/")
-
-
-@router.get("/ui/login")
-def login_page(request: Request, next: str = "/ui/") -> HTMLResponse:
-    return render(request, "login.html", next=_safe_next(next), failed=False)
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/ui/") and "//" not in target and "\\" not in target else "/ui/"
-
-
-@router.post("/ui/login")
-async def login(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5)
-    token = _text(form, "token")
-    target = _safe_next(_text(form, "next") or "/ui/")
-    state = state_of(request)
-
-    def check() -> bool:
-        try:
-            with state.db.transaction() as session:
-                authenticate(session, token)
-        except Unauthenticated:
-            return False
-        return True
-
-    if not token or not await run_in_threadpool(check):
-        return render(request, "login.html", status=401, next=target, failed=True)
-    response = _redirect(target)
-    secure = request.url.scheme == "https"
-    response.set_cookie(SESSION_COOKIE, token, path="/", httponly=True, samesite="strict", secure=secure)
-    return response
-
-
-@router.post("/ui/logout")
-async def logout(request: Request) -> Response:
-    viewer = viewer_of(request)
-    if viewer is not None:
-        await _form(request, viewer)
-    response = _redirect("/ui/login")
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    return response
 
 
 @router.get("/ui/")
