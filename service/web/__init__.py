@@ -12,11 +12,13 @@ from fastapi.staticfiles import StaticFiles
 
 def install(app: FastAPI) -> None:
     from service.web.accounts import router as accounts_router
+    from service.web.audit_browser import router as audit_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
 
     app.include_router(router)
     app.include_router(accounts_router)  # sign-in, sign-out, the admin's account page (service/web/accounts.py)
+    app.include_router(audit_router)  # the audit records browser (service/web/audit_browser.py)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.exception_handler(WebError)

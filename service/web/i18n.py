@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 LANGS = ("zh", "en")
 
 T: dict[str, tuple[str, str]] = {
@@ -260,7 +264,118 @@ T: dict[str, tuple[str, str]] = {
     "done_user_password": ("已重置密码，该用户的会话已全部结束。", "Password reset; all the user's sessions ended."),
     "done_user_role": ("已更改角色。", "Role changed."),
     "done_token_revoked": ("已撤销令牌。", "Token revoked."),
+    # the audit records browser (service/web/audit_browser.py)
+    "audit_records": ("审计记录", "Audit records"),
+    "audit_record": ("审计记录", "Audit record"),
+    "subject": ("对象", "Subject"),
+    "action": ("操作", "Action"),
+    "what": ("事项", "What"),
+    "open": ("查看", "Open"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("导出 Excel", "Export xlsx"),
+    "no_records": ("没有符合条件的审计记录。", "No audit records match."),
+    "input_summary": ("输入摘要", "Input summary"),
+    "result_summary": ("结果摘要", "Result summary"),
+    "chain_position": ("在审计链中的位置", "Position in the chain"),
+    "previous_record": ("上一条记录", "Previous record"),
+    "prev_hash": ("上一条的校验值", "Previous record's hash"),
+    "hash_ok": ("本条校验值与内容相符。", "This record's hash matches its content."),
+    "hash_bad": (
+        "本条校验值与内容不符：记录已被改动！",
+        "This record's hash does NOT match its content: it was edited!",
+    ),
+    "link_ok": ("与上一条记录衔接无误。", "It follows the previous record."),
+    "link_bad": (
+        "与上一条记录衔接不上：有记录被删除、插入或调换！",
+        "It does NOT follow the previous record: records were removed, inserted or reordered!",
+    ),
+    "first_record": ("（链上第一条）", "(the first record)"),
+    "chain_breaks_at": ("审计链在此处断开：", "The chain breaks here:"),
+    "open_bad_record": ("查看出问题的记录", "Open the record where it breaks"),
+    "versions": ("程序版本", "Software versions"),
+    "whole_day_help": ("按北京时间整日筛选。", "Whole days, Beijing time."),
+    "actor_help": ("用户名或令牌名的一部分。", "Part of a user or token name."),
+    "any_action": ("（全部操作）", "(any action)"),
+    "role_none": ("（未登录）", "(not signed in)"),
+    "role_system": ("系统", "system"),
 }
+
+# What each audit action is called (service/audit.py records them as codes).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "recommendation": ("测算", "recommendation run"),
+    "replay": ("复核重算", "replay"),
+    "dataset.import": ("导入申报数据", "dataset import"),
+    "ruleset.install": ("安装随附规则集", "ruleset installed"),
+    "ruleset.draft": ("上传规则集版本（草稿）", "ruleset revision uploaded (draft)"),
+    "ruleset.proposed": ("上传规则集版本并提交审核", "ruleset revision uploaded and proposed"),
+    "ruleset.propose": ("提交审核", "ruleset proposed"),
+    "ruleset.approve": ("审核通过", "ruleset approved"),
+    "ruleset.return": ("退回", "ruleset returned"),
+    "ruleset.activate": ("启用规则集版本", "ruleset activated"),
+    "ruleset.retire": ("停用规则集版本", "ruleset retired"),
+    "simulation.start": ("启动模拟", "simulation started"),
+    "simulation.finish": ("模拟完成", "simulation finished"),
+    "simulation.fail": ("模拟失败", "simulation failed"),
+    "token.create": ("创建访问令牌", "token created"),
+    "token.revoke": ("撤销访问令牌", "token revoked"),
+    "user.create": ("开设用户", "user created"),
+    "user.disable": ("停用用户", "user disabled"),
+    "user.enable": ("启用用户", "user enabled"),
+    "user.reset_password": ("重置密码", "password reset"),
+    "user.role_change": ("更改角色", "role changed"),
+    "user.sign_in": ("登录", "signed in"),
+    "user.sign_in_failed": ("登录失败", "sign-in failed"),
+    "user.lock": ("账户锁定", "account locked"),
+    "user.sign_out": ("退出", "signed out"),
+}
+
+# The field names of audit inputs and results, as a person reads them.
+FIELDS: dict[str, tuple[str, str]] = {
+    "name": ("名称", "name"),
+    "role": ("角色", "role"),
+    "owner": ("所属用户", "belongs to"),
+    "minted_by": ("创建人", "minted by"),
+    "expires_at": ("到期时间", "expires"),
+    "created": ("已创建", "created"),
+    "revoked": ("已撤销", "revoked"),
+    "disabled": ("已停用", "disabled"),
+    "sessions_ended": ("结束的会话数", "sessions ended"),
+    "before": ("原角色", "before"),
+    "failures": ("连续失败次数", "failures in a row"),
+    "locked_until": ("锁定至", "locked until"),
+    "until": ("会话有效至", "session until"),
+    "everywhere": ("所有设备", "everywhere"),
+    "reason": ("理由", "reason"),
+    "ruleset_id": ("规则集", "ruleset"),
+    "revision": ("版本", "revision"),
+    "state": ("状态", "state"),
+    "warnings": ("警告数", "warnings"),
+    "proposed_by": ("提交人", "proposed by"),
+    "dataset_id": ("数据集编号", "dataset id"),
+    "decision_id": ("测算编号", "run id"),
+    "fiscal_year": ("预算年度", "fiscal year"),
+    "envelope": ("财力可安排数", "envelope"),
+    "ruleset": ("规则集", "ruleset"),
+    "lines": ("项目行数", "lines"),
+    "summary": ("汇总", "summary"),
+    "departments": ("部门数", "departments"),
+    "projects": ("项目数", "projects"),
+    "source": ("来源", "source"),
+    "digest": ("校验值", "digest"),
+    "identical": ("复核结果一致", "identical"),
+    "differences": ("差异", "differences"),
+    "scenario": ("情景", "scenario"),
+    "scenario_id": ("情景", "scenario"),
+    "job_id": ("任务编号", "job id"),
+    "error": ("错误", "error"),
+    "from_year": ("起始年度", "from year"),
+    "to_year": ("截止年度", "to year"),
+    "replaces": ("替换的版本", "replaces"),
+    "years": ("年度", "years"),
+    "rows": ("行数", "rows"),
+    "points": ("测算点数", "points"),
+}
+VALUE_WORDS: dict[str, tuple[str, str]] = {"true": ("是", "yes"), "false": ("否", "no"), "—": ("—", "—")}
 
 
 def translate(lang: str, key: str) -> str:
@@ -268,3 +383,54 @@ def translate(lang: str, key: str) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def when_text(value: Any, lang: str, zone: str = "Asia/Shanghai") -> str:
+    """A stored moment (aware datetime, naive UTC, or ISO text) in ``zone``: 2026年11月29日 14:05 in Chinese."""
+    if value is None or value == "":
+        return ""
+    moment: datetime
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+    if lang == "en":
+        return local.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
+
+
+def action_label(lang: str, action: str) -> str:
+    pair = ACTIONS.get(action)
+    if pair is None:  # a new action nobody named yet: its words, not its code
+        return action.replace(".", " ").replace("_", " ")
+    return pair[1] if lang == "en" else pair[0]
+
+
+def field_label(lang: str, key: str) -> str:
+    pair = FIELDS.get(key)
+    if pair is None:
+        return key.replace("_", " ")
+    return pair[1] if lang == "en" else pair[0]
+
+
+def value_text(lang: str, key: str, value: str) -> str:
+    """A summarized value as a person reads it: roles, states and yes/no in words."""
+    if key == "role" or key == "before":
+        return translate(lang, f"role_{value}") if f"role_{value}" in T else value
+    if key == "state" and f"state_{value}" in T:
+        return translate(lang, f"state_{value}")
+    words = VALUE_WORDS.get(value)
+    if words is not None:
+        return words[1] if lang == "en" else words[0]
+    return value

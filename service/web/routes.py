@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -36,7 +36,7 @@ from service.app.errors import AppError
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset
 from service.io.readers import InputFileError
 from service.storage.db import as_utc
-from service.web import views
+from service.web import i18n, views
 from service.web.i18n import LANGS, translate
 from service.web.session import (
     ADMINS,
@@ -94,12 +94,11 @@ def _money(value: Any) -> str:
         return "" if value is None else str(value)
 
 
-def _when(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+@pass_context
+def _when(context: Any, value: Any) -> str:
+    """A moment in the reader's time zone (the ``timezone`` setting, Beijing time by default)."""
+    state = context.get("request").app.state.budget_rules if context.get("request") is not None else None
+    return i18n.when_text(value, context.get("lang", "zh"), state.settings.timezone if state else "Asia/Shanghai")
 
 
 env.filters["money"] = _money
@@ -399,14 +398,6 @@ def decision_xlsx(request: Request, decision_id: str) -> Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-@router.get("/ui/audit")
-def audit_page(request: Request) -> HTMLResponse:
-    need(request, AUDITORS)
-    with shown():
-        verification, head = views.verify_chain(state_of(request))
-    return render(request, "audit.html", verification=verification, head=head)
 
 
 # ------------------------------------------------------------------ 3. rulesets

@@ -1,9 +1,10 @@
 """The web pages in a real browser against a real server (docs/web.md).
 
 A module fixture starts ``budget-rules serve`` on a free 127.0.0.1 port with a temporary SQLite database
-and creates one token per role with ``budget-rules token create``; Debian's Chromium (Playwright with
-``executable_path``, never a downloaded browser) walks every page. Each page is checked for console
-errors and for requests leaving the server (every asset is local). Screenshots of each page, at
+and creates one user per role with ``budget-rules user create --password-stdin`` (and an API token
+belonging to each with ``budget-rules token create --user``); people sign in with the password form.
+Debian's Chromium (Playwright with ``executable_path``, never a downloaded browser) walks every page.
+Each page is checked for console errors and for requests leaving the server (every asset is local). Screenshots of each page, at
 1280×800 and one at 390 px wide, are written to docs/screenshots/.
 """
 
@@ -52,8 +53,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+PASSWORD = "browser test password"
+USERS = {
+    "compiler": "lin.compiler",
+    "auditor": "zhao.auditor",
+    "maintainer": "wang.maintainer",
+    "approver": "chen.approver",
+    "analyst": "li.analyst",
+    "admin": "sun.admin",
+}
+
+
+def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(CLI), *args], env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -77,13 +91,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "BUDGET_RULES_AUDIT_SECRET": SECRET,
         "BUDGET_RULES_ENVIRONMENT": "test",
     }
-    tokens = {
-        "compiler": _cli(env, "token", "create", "--name", "lin.compiler", "--role", "compiler"),
-        "auditor": _cli(env, "token", "create", "--name", "zhao.auditor", "--role", "auditor"),
-        "maintainer": _cli(env, "token", "create", "--name", "wang.maintainer", "--role", "maintainer"),
-        "approver": _cli(env, "token", "create", "--name", "chen.approver", "--role", "approver"),
-        "analyst": _cli(env, "token", "create", "--name", "li.analyst", "--role", "analyst"),
-    }
+    tokens = {}
+    for role, name in USERS.items():
+        _cli(env, "user", "create", "--name", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        tokens[role] = _cli(env, "token", "create", "--name", f"{name}.api", "--role", role, "--user", name)
     port = _free_port()
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
@@ -164,11 +175,12 @@ def open_page(browser: Any, server: Server, width: int = 1280, height: int = 800
     return watched
 
 
-def sign_in(w: Watched, token: str) -> None:
+def sign_in(w: Watched, role: str) -> None:
     w.page.goto(f"{w.base}/ui/")
     assert "/ui/login" in w.page.url
-    w.page.fill("#token", token)
-    w.page.click("button[type=submit]")
+    w.page.fill("#username", USERS[role])
+    w.page.fill("#password", PASSWORD)
+    w.page.click("main button[type=submit]")
     w.page.wait_for_url(f"{w.base}/ui/")
 
 
@@ -215,14 +227,16 @@ def test_sign_in_and_language(server: Server, browser: Any) -> None:
     assert w.page.url.startswith(f"{server.base}/ui/login")
     assert "登录" in w.page.inner_text("h1")
     w.shot("01-sign-in")
-    w.page.fill("#token", "br_not-a-token")
-    w.page.click("button[type=submit]")
-    assert "令牌无效" in w.page.inner_text("main")
+    w.page.fill("#username", USERS["compiler"])
+    w.page.fill("#password", "not the password")
+    w.page.click("main button[type=submit]")
+    assert "用户名或密码不正确" in w.page.inner_text("main")
     w.check(allowed_statuses=(401,))
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     cookies = {c["name"]: c for c in w.page.context.cookies()}
     assert cookies["br_session"]["httpOnly"] and cookies["br_session"]["sameSite"] == "Strict"
-    assert server.tokens["compiler"] not in w.page.url
+    assert PASSWORD not in cookies["br_session"]["value"]
+    assert all(token not in cookies["br_session"]["value"] for token in server.tokens.values())
     w.page.click("a.lang")
     assert "Welcome" in w.page.inner_text("h1")
     w.page.goto(f"{server.base}/ui/")  # the choice is remembered in a cookie
@@ -236,7 +250,7 @@ def test_sign_in_and_language(server: Server, browser: Any) -> None:
 
 def test_compiler_recommends_from_csv_and_reads_the_result(server: Server, browser: Any, tmp_path: Path) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     w.page.click("nav >> text=预算建议")
     request = small_request(5)
     (tmp_path / "departments.csv").write_bytes(b"\xef\xbb\xbf" + csv_text(request["departments"]))
@@ -292,7 +306,7 @@ def test_compiler_recommends_from_csv_and_reads_the_result(server: Server, brows
 
     # readable at 390 px wide
     mobile = open_page(browser, server, width=390, height=844)
-    sign_in(mobile, server.tokens["compiler"])
+    sign_in(mobile, "compiler")
     mobile.page.goto(w.page.url)
     mobile.page.locator("tbody.line").nth(0).locator("button.expand").click()
     mobile.page.evaluate("document.getElementById('result-filters').scrollIntoView()")
@@ -305,7 +319,7 @@ def test_compiler_recommends_from_csv_and_reads_the_result(server: Server, brows
 
 def test_roles_are_refused_pages_and_posts(server: Server, browser: Any, decision_id: str) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["analyst"])
+    sign_in(w, "analyst")
     assert "预算建议" not in w.page.inner_text("nav")
     response = w.page.goto(f"{server.base}/ui/recommend")
     assert response is not None and response.status == 403
@@ -317,7 +331,7 @@ def test_roles_are_refused_pages_and_posts(server: Server, browser: Any, decisio
 
 def test_auditor_lists_decisions_replays_and_verifies(server: Server, browser: Any, decision_id: str) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["auditor"])
+    sign_in(w, "auditor")
     w.page.click("nav >> text=决定与审计")
     assert w.page.locator("#decision-table tbody tr").count() >= 1
     w.page.fill("input[name=department]", "D006")
@@ -362,7 +376,7 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
 
     # the proposer (maintainer) sees no approve button, and a forged approval is refused
     maker = open_page(browser, server)
-    sign_in(maker, server.tokens["maintainer"])
+    sign_in(maker, "maintainer")
     maker.page.click("nav >> text=规则集")
     maker.shot("09-rulesets")
     maker.page.click("text=wuding-county")
@@ -378,7 +392,7 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
 
     # a different person (approver) reads the diff, previews the impact, approves and activates
     checker = open_page(browser, server)
-    sign_in(checker, server.tokens["approver"])
+    sign_in(checker, "approver")
     checker.page.goto(page_url)
     assert "fragment_below" in checker.page.inner_text("#diff")
     checker.page.fill("#impact-dataset", dataset_id)
@@ -413,7 +427,7 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
 
 def test_analyst_runs_a_simulation_and_opens_its_report(server: Server, browser: Any, dataset_id: str) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["analyst"])
+    sign_in(w, "analyst")
     w.page.click("nav >> text=模拟")
     w.page.select_option("#scenario", "what-if")
     w.page.select_option("#sim-dataset", dataset_id)
