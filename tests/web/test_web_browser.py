@@ -4,8 +4,8 @@ A module fixture starts ``budget-rules serve`` on a free 127.0.0.1 port with a t
 and creates one user per role with ``budget-rules user create --password-stdin`` (and an API token
 belonging to each with ``budget-rules token create --user``); people sign in with the password form.
 Debian's Chromium (Playwright with ``executable_path``, never a downloaded browser) walks every page.
-Each page is checked for console errors and for requests leaving the server (every asset is local). Screenshots of each page, at
-1280×800 and one at 390 px wide, are written to docs/screenshots/.
+Each page is checked for console errors and for requests leaving the server (every asset is local).
+Screenshots of each page, at 1280×800 and one at 390 px wide, are written to docs/screenshots/.
 """
 
 from __future__ import annotations
