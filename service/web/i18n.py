@@ -12,14 +12,13 @@ T: dict[str, tuple[str, str]] = {
     "app": ("预算规则", "Budget Rules"),
     "home": ("首页", "Home"),
     "recommend": ("预算建议", "Recommend"),
-    "decisions": ("决定与审计", "Decisions & audit"),
-    "decision": ("决定", "Decision"),
+    "decisions": ("测算结果", "Decisions & audit"),
+    "decision": ("测算", "Decision"),
     "rulesets": ("规则集", "Rulesets"),
     "simulations": ("模拟", "Simulations"),
     "audit": ("审计链", "Audit chain"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出", "Sign out"),
-    "token": ("访问令牌", "Access token"),
     "token_help": (
         "粘贴管理员发给您的访问令牌（与 API 相同）。令牌只保存在本浏览器的会话 Cookie 中。",
         "Paste the access token you were given (the same as for the API). "
@@ -28,12 +27,12 @@ T: dict[str, tuple[str, str]] = {
     "bad_token": ("令牌无效或已被撤销。", "The token is invalid or revoked."),
     "signed_in_as": ("当前用户", "Signed in as"),
     "role": ("角色", "Role"),
-    "role_compiler": ("编制人员", "compiler"),
+    "role_compiler": ("预算编制人员", "compiler"),
     "role_analyst": ("分析人员", "analyst"),
-    "role_maintainer": ("规则维护人员", "maintainer"),
-    "role_approver": ("审批人员", "approver"),
+    "role_maintainer": ("政策维护人员", "maintainer"),
+    "role_approver": ("审核人员", "approver"),
     "role_auditor": ("审计人员", "auditor"),
-    "role_admin": ("管理员", "admin"),
+    "role_admin": ("系统管理员", "admin"),
     "welcome": ("欢迎使用预算规则系统", "Welcome to Budget Rules"),
     "home_help": ("请选择您要做的事：", "What would you like to do?"),
     "home_recommend": (
@@ -41,10 +40,10 @@ T: dict[str, tuple[str, str]] = {
         "Upload or pick a dataset, get recommendations, download them.",
     ),
     "home_decisions": (
-        "查看已记录的决定、重放决定、核验审计链。",
+        "查看已记录的测算结果，复核重算，核验审计链。",
         "Browse recorded decisions, replay them, verify the audit chain.",
     ),
-    "home_rulesets": ("规则集版本、差异、影响预览与审批。", "Ruleset revisions, diffs, impact previews and approvals."),
+    "home_rulesets": ("规则集版本、差异、影响预览与审核。", "Ruleset revisions, diffs, impact previews and approvals."),
     "home_simulations": ("启动情景模拟，查看进度与报告。", "Start scenario simulations, watch progress, read reports."),
     "nothing_for_role": ("此角色没有可用的页面。", "There are no pages for this role."),
     # recommend
@@ -59,9 +58,9 @@ T: dict[str, tuple[str, str]] = {
     "fiscal_year": ("预算年度", "Fiscal year"),
     "fiscal_year_help": ("留空则用数据集中的年度（CSV 必填）。", "Blank: the dataset's own year (required for CSV)."),
     "ruleset": ("规则集", "Ruleset"),
-    "envelope": ("预算总额（元）", "Envelope (yuan)"),
-    "envelope_help": ("留空则用数据集中的总额。", "Blank: the dataset's own envelope."),
-    "run": ("生成建议", "Recommend"),
+    "envelope": ("财力可安排数（元）", "Envelope (yuan)"),
+    "envelope_help": ("留空则用数据集中的财力可安排数。", "Blank: the dataset's own envelope."),
+    "run": ("测算", "Recommend"),
     "stored_datasets": ("已存数据集", "Stored datasets"),
     "source": ("来源", "Source"),
     "departments": ("部门", "Departments"),
@@ -80,7 +79,7 @@ T: dict[str, tuple[str, str]] = {
     "search": ("搜索", "Search"),
     "project": ("项目", "Project"),
     "kind": ("类别", "Kind"),
-    "requested": ("申请数", "Requested"),
+    "requested": ("申报数", "Requested"),
     "after_policies": ("政策调整后", "After policies"),
     "recommended": ("建议数", "Recommended"),
     "tier": ("档次", "Tier"),
@@ -98,9 +97,9 @@ T: dict[str, tuple[str, str]] = {
     "totals": ("合计", "Totals"),
     "counts": ("数量", "Counts"),
     "status_funded": ("全额安排", "funded"),
-    "status_reduced": ("压减", "reduced"),
+    "status_reduced": ("核减", "reduced"),
     "status_cancelled": ("取消", "cancelled"),
-    "status_excluded": ("不予安排", "excluded"),
+    "status_excluded": ("不予纳入", "excluded"),
     # decisions
     "since": ("起始时间", "Since"),
     "until": ("截止时间", "Until"),
@@ -110,27 +109,27 @@ T: dict[str, tuple[str, str]] = {
     "time": ("时间", "Time"),
     "revision": ("版本", "Revision"),
     "audit_seq": ("审计序号", "Audit seq"),
-    "chain_hash": ("链哈希", "Chain hash"),
-    "digest": ("摘要", "Digest"),
-    "no_decisions": ("没有符合条件的决定。", "No decisions match."),
+    "chain_hash": ("链校验值", "Chain hash"),
+    "digest": ("规则集校验值", "Digest"),
+    "no_decisions": ("没有符合条件的测算结果。", "No decisions match."),
     "previous": ("上一页", "Previous"),
     "next": ("下一页", "Next"),
     "total": ("共", "Total"),
     "input": ("输入", "Input"),
-    "replay": ("重放", "Replay"),
+    "replay": ("复核重算", "Replay"),
     "replay_help": (
-        "用记录的规则集版本重新运行记录的输入，并逐字节比较结果。",
+        "用记录的规则集版本重新计算记录的输入，并逐字节比较结果。",
         "Re-run the recorded input with the recorded ruleset revision and compare byte for byte.",
     ),
-    "replay_identical": ("重放结果与记录完全一致。", "The replay is identical to the record."),
-    "replay_different": ("重放结果与记录不同：", "The replay differs from the record:"),
+    "replay_identical": ("复核重算结果与记录完全一致。", "The replay is identical to the record."),
+    "replay_different": ("复核重算结果与记录不同：", "The replay differs from the record:"),
     "recorded": ("记录值", "Recorded"),
-    "replayed": ("重放值", "Replayed"),
+    "replayed": ("重算值", "Replayed"),
     "location": ("位置", "Location"),
     "chain_ok": ("审计链完整：全部记录核验通过。", "The audit chain is intact: every record verifies."),
     "chain_bad": ("审计链核验失败！", "The audit chain does NOT verify!"),
     "records": ("记录数", "Records"),
-    "head_hash": ("链头哈希", "Head hash"),
+    "head_hash": ("链头校验值", "Head hash"),
     "first_bad_seq": ("首个异常序号", "First bad seq"),
     "problem": ("问题", "Problem"),
     "verify": ("核验审计链", "Verify the audit chain"),
@@ -139,8 +138,8 @@ T: dict[str, tuple[str, str]] = {
     "revisions": ("版本", "Revisions"),
     "state": ("状态", "State"),
     "state_draft": ("草稿", "draft"),
-    "state_proposed": ("待审批", "proposed"),
-    "state_approved": ("已批准", "approved"),
+    "state_proposed": ("待审核", "proposed"),
+    "state_approved": ("审核通过", "approved"),
     "state_active": ("生效中", "active"),
     "state_retired": ("已停用", "retired"),
     "file_years": ("文件年度", "File years"),
@@ -149,7 +148,7 @@ T: dict[str, tuple[str, str]] = {
     "no_end": ("不设截止年度（持续有效）", "no end year (onwards)"),
     "created_by": ("上传人", "Uploaded by"),
     "proposed_by": ("提交人", "Proposed by"),
-    "approved_by": ("批准人", "Approved by"),
+    "approved_by": ("审核人", "Approved by"),
     "activated_by": ("启用人", "Activated by"),
     "retired_by": ("停用人", "Retired by"),
     "warnings": ("警告", "Warnings"),
@@ -168,8 +167,8 @@ T: dict[str, tuple[str, str]] = {
     "status_changes": ("状态变化", "Status changes"),
     "amount_changes": ("金额变化", "Amount changes"),
     "actions": ("操作", "Actions"),
-    "propose": ("提交审批", "Propose"),
-    "approve": ("批准", "Approve"),
+    "propose": ("提交审核", "Propose"),
+    "approve": ("审核通过", "Approve"),
     "activate": ("启用", "Activate"),
     "retire": ("停用（回退）", "Retire (roll back)"),
     "from_year": ("起始年度", "From year"),
@@ -178,16 +177,16 @@ T: dict[str, tuple[str, str]] = {
     "replaces": ("同时替换的生效版本", "Replaces active revisions"),
     "reason_required": ("理由（必填，记入审计链）", "Reason (required, recorded in the audit trail)"),
     "maker_checker": (
-        "审批人不能是上传或提交此版本的人（双人复核）。",
+        "审核人不能是上传或提交此版本的人（双人复核）。",
         "The approver must not be whoever uploaded or proposed this revision (maker-checker).",
     ),
     "rollback_help": (
-        "回退：由维护人员重新提交已停用的旧版本，再由另一位审批人员批准并启用（可替换当前版本）。",
+        "回退：由政策维护人员重新提交已停用的旧版本，再由另一位审核人员审核通过并启用（可替换当前版本）。",
         "Roll back: a maintainer proposes the retired revision again; "
         "another approver approves and activates it (replacing the current one).",
     ),
-    "done_propose": ("已提交审批。", "Proposed."),
-    "done_approve": ("已批准。", "Approved."),
+    "done_propose": ("已提交审核。", "Proposed."),
+    "done_approve": ("已审核通过。", "Approved."),
     "done_activate": ("已启用。", "Activated."),
     "done_retire": ("已停用。", "Retired."),
     "no_actions": ("您的角色在此状态下没有可用操作。", "Your role has no action for this state."),
@@ -208,7 +207,7 @@ T: dict[str, tuple[str, str]] = {
     "job_state_running": ("运行中", "running"),
     "job_state_succeeded": ("已完成", "succeeded"),
     "job_state_failed": ("失败", "failed"),
-    "result_json": ("结果 JSON", "Result JSON"),
+    "result_json": ("结果数据", "Result JSON"),
     # errors
     "err_title": ("出错了", "Something went wrong"),
     "err_403": ("您的角色不能进行此操作。", "Your role may not do this."),
@@ -298,6 +297,50 @@ T: dict[str, tuple[str, str]] = {
     "any_action": ("（全部操作）", "(any action)"),
     "role_none": ("（未登录）", "(not signed in)"),
     "role_system": ("系统", "system"),
+    # result totals (service/web/result_totals.py)
+    "no_envelope": ("未给出", "not given"),
+    "yuan": ("元", "yuan"),
+    "totals_by_action": ("按处理方式合计", "Totals by action"),
+    "lines_unit": ("个项目", "lines"),
+    "totals_by_action_help": (
+        "压减：按政策压减的金额（含只减不增封顶、按绩效拨付）；取消、不予纳入：这些项目的申报数；"
+        "收回统筹：收回的资金；优先保障：用收回统筹资金安排的金额（项目数含标记为优先保障的项目）。",
+        "Cut: amounts cut by the policies (caps and performance shares included); cancel, exclude: the requests "
+        "of those lines; reclaim: the money reclaimed; protect: what the pool funded (lines flagged priority counted).",
+    ),
+    "reserve_and_pool": ("未安排财力与收回统筹资金", "Reserve and pool"),
+    "reserve_envelope": ("未安排财力（财力可安排数中未安排的部分）", "Reserve (envelope not allocated)"),
+    "reclaimed_total": ("收回统筹资金", "Reclaimed into the pool"),
+    "from_pool": ("用收回统筹资金安排", "Allocated from the pool"),
+    "reserve_pool": ("收回统筹资金结余", "Pool not allocated"),
+    "reserve_help": (
+        "财力可安排数按保障档次从第0档起依次安排，某一档不够时按比例分配，后面的档次不再安排；"
+        "安排后剩下的是未安排财力。收回统筹资金来自各项目收回的资金，再用于弥补急需项目的缺口，剩下的是结余。",
+        "The envelope funds tiers in order from tier 0; the first tier that does not fit shares what is left pro "
+        "rata and later tiers get nothing; what remains is the reserve. The pool is the money reclaimed from lines; "
+        "it funds the shortfalls of urgent lines, and what remains of it is the pool's reserve.",
+    ),
+    "over_envelope": ("本次建议数超过财力可安排数：", "The recommendations exceed the envelope by "),
+    "over_envelope_help": (
+        "为什么建议数可能超过财力可安排数：用收回统筹资金安排的金额不占财力可安排数，"
+        "因此建议数合计 = 财力可安排数内安排的金额 + 用收回统筹资金安排的金额。",
+        "Why the recommendations may exceed the envelope: what the pool funds is on top of the envelope, so "
+        "the recommended total = what the envelope funds + what the pool funds.",
+    ),
+    "totals_by_department": ("按部门合计", "Totals by department"),
+    "change_rate": ("变化率", "Change rate"),
+    "totals_by_tier": ("按保障档次合计", "Totals by tier"),
+    "lines_count": ("项目数", "Lines"),
+    "no_tier": ("未分档", "no tier"),
+    "result_lines": ("各项目测算结果", "Result by line"),
+    "skip_to_main": ("跳到正文", "Skip to the content"),
+    "navigation": ("主菜单", "Main menu"),
+    "impact_requested": ("申报数", "Requested"),
+    "impact_recommended": ("建议数", "Recommended"),
+    "impact_cut": ("压减", "Cut"),
+    "impact_reclaimed": ("收回统筹资金", "Reclaimed"),
+    "impact_reserve": ("未安排财力与统筹结余", "Reserve"),
+    "input_data": ("输入数据（原样）", "Input data (as recorded)"),
 }
 
 # What each audit action is called (service/audit.py records them as codes).
@@ -434,3 +477,80 @@ def value_text(lang: str, key: str, value: str) -> str:
     if words is not None:
         return words[1] if lang == "en" else words[0]
     return value
+
+
+# The codes of results, rulesets and jobs as a person reads them (GLOSSARY.md): ``TERMS[group][code]``.
+TERMS: dict[str, dict[str, tuple[str, str]]] = {
+    "status": {
+        "funded": ("全额安排", "funded"),
+        "reduced": ("核减", "reduced"),
+        "excluded": ("不予纳入", "excluded"),
+        "cancelled": ("取消", "cancelled"),
+    },
+    "outcome": {
+        "applied": ("已适用", "applied"),
+        "superseded": ("被在先规则取代", "superseded"),
+        "waived": ("保障类豁免", "waived"),
+    },
+    "action": {
+        "cut": ("压减", "cut"),
+        "cancel": ("取消", "cancel"),
+        "exclude": ("不予纳入", "exclude"),
+        "cap": ("只减不增封顶", "cap"),
+        "reclaim": ("收回统筹", "reclaim"),
+        "protect": ("优先保障", "protect"),
+        "performance_share": ("按绩效拨付", "performance share"),
+        "flag": ("标记", "flag"),
+        "set_tier": ("确定保障档次", "set tier"),
+        "allocate_from_pool": ("统筹资金安排", "from the pool"),
+        "allocate": ("按档次安排", "allocation"),
+    },
+    "flag": {
+        "improvement-required": ("督促整改", "improvement required"),
+        "priority": ("优先保障", "priority"),
+        "department-tilt": ("部门倾斜", "department tilt"),
+        "possible-duplicate": ("疑似交叉重复", "possible duplicate"),
+        "fragmented": ("碎片化", "fragmented"),
+        "no-baseline": ("缺上年基数", "no baseline"),
+        "no-department-score": ("缺部门整体评价得分", "no department score"),
+        "no-target-review": ("未经目标评审", "no target review"),
+        "protected-review": ("保障类项目须说明并整改", "protected: explain and improve"),
+        "targets-disclosed-late": ("绩效目标公开滞后", "targets disclosed late"),
+        "targets-not-disclosed": ("绩效目标未公开", "targets not disclosed"),
+        "report-disclosed-late": ("自评报告公开滞后", "report disclosed late"),
+        "report-not-disclosed": ("自评报告未公开", "report not disclosed"),
+    },
+    "kind": {
+        "project": ("项目支出", "project"),
+        "public_operating": ("公用经费", "public operating"),
+        "three_public": ("“三公”经费", "three public"),
+    },
+    "protection": {
+        "basic_livelihood": ("保基本民生", "basic livelihood"),
+        "wages": ("保工资", "wages"),
+        "operations": ("保运转", "operations"),
+        "statutory": ("法定支出", "statutory"),
+        "matching": ("上级配套", "matching"),
+    },
+    "subject": {
+        "project_lines": ("项目支出", "project lines"),
+        "departments": ("部门", "departments"),
+    },
+}
+
+
+def term(group: str, code: Any, lang: str = "zh") -> str:
+    """A code in words (``term('flag', 'priority')`` → 优先保障); combined actions joined with 、."""
+    if code is None:
+        return "—"
+    if group == "tier":
+        if lang == "en":
+            return f"tier {code}"
+        return "第0档（基本支出和保障类）" if code == 0 else f"第{code}档"
+    text = str(code)
+    if group == "action" and "+" in text:
+        return ("、" if lang != "en" else " + ").join(term(group, part, lang) for part in text.split("+"))
+    pair = TERMS.get(group, {}).get(text)
+    if pair is None:
+        return text.replace("_", " ").replace("-", " ")
+    return pair[1] if lang == "en" else pair[0]

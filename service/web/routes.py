@@ -36,7 +36,7 @@ from service.app.errors import AppError
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset
 from service.io.readers import InputFileError
 from service.storage.db import as_utc
-from service.web import i18n, views
+from service.web import i18n, result_totals, views
 from service.web.i18n import LANGS, translate
 from service.web.session import (
     ADMINS,
@@ -102,6 +102,8 @@ def _when(context: Any, value: Any) -> str:
 
 
 env.filters["money"] = _money
+env.globals["term"] = i18n.term  # codes in words (GLOSSARY.md): term('flag', code, lang)
+env.globals["policy_title"] = result_totals.policy_title
 env.filters["when"] = _when
 env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
@@ -350,6 +352,7 @@ def _decision_page(request: Request, viewer: Viewer, decision_id: str, replay: d
         result=result,
         input_doc=json.loads(row.input_json),
         table=views.result_table(result),
+        totals=result_totals.of(result),
         replay=replay,
         may_replay=viewer.may(AUDITORS),
     )

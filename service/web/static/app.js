@@ -26,8 +26,12 @@
       var key = button.dataset.key;
       var numeric = button.dataset.type === "num";
       var dir = button.dataset.dir === "asc" ? "desc" : "asc";
-      table.querySelectorAll("button.sort").forEach(function (b) { delete b.dataset.dir; });
+      table.querySelectorAll("button.sort").forEach(function (b) {
+        delete b.dataset.dir;
+        b.closest("th").setAttribute("aria-sort", "none");
+      });
       button.dataset.dir = dir;
+      button.closest("th").setAttribute("aria-sort", dir === "asc" ? "ascending" : "descending");
       var sign = dir === "asc" ? 1 : -1;
       lines.sort(function (a, b) {
         var x = a.dataset[key] || "", y = b.dataset[key] || "";
