@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -36,7 +37,7 @@ from service.app.errors import AppError
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset
 from service.io.readers import InputFileError
 from service.storage.db import as_utc
-from service.web import i18n, result_totals, views
+from service.web import i18n, result_totals, runs, views
 from service.web.i18n import LANGS, translate
 from service.web.session import (
     ADMINS,
@@ -312,17 +313,21 @@ def decision_list(request: Request) -> HTMLResponse:
     state = state_of(request)
     q = request.query_params
     since, until = _date(q.get("since", ""), "since"), _date(q.get("until", ""), "until")
+    zone = ZoneInfo(state.settings.timezone)  # whole days as the reader counts them (Beijing time)
+    department, candidates = runs.resolve_department(state, (q.get("department") or "")[:100])
     filters = DecisionFilter(
-        as_utc(datetime.combine(since, time())) if since else None,
-        as_utc(datetime.combine(until + timedelta(days=1), time())) if until else None,
+        as_utc(datetime.combine(since, time(), tzinfo=zone)) if since else None,
+        as_utc(datetime.combine(until + timedelta(days=1), time(), tzinfo=zone)) if until else None,
         q.get("actor") or None,
         q.get("ruleset") or None,
         _int(q.get("fiscal_year", ""), "fiscal_year"),
-        q.get("department") or None,
+        department,
     )
     offset = max(0, _int(q.get("offset", ""), "offset") or 0)
     with shown():
         rows, total = decisions.list_decisions(state, filters, PAGE_SIZE, offset)
+        summaries = runs.describe(state, rows)
+        names = runs.department_names(state)
     kept = [(k, v) for k, v in q.multi_items() if k not in ("offset", "lang") and v]
     prev_url = f"?{urlencode([*kept, ('offset', max(0, offset - PAGE_SIZE))])}" if offset > 0 else None
     next_url = f"?{urlencode([*kept, ('offset', offset + PAGE_SIZE)])}" if offset + PAGE_SIZE < total else None
@@ -330,6 +335,9 @@ def decision_list(request: Request) -> HTMLResponse:
         request,
         "decisions.html",
         rows=rows,
+        summaries=summaries,
+        department_names=sorted(set(names.values())),
+        candidates=candidates,
         total=total,
         offset=offset,
         q=q,

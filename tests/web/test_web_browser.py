@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -332,7 +333,7 @@ def test_roles_are_refused_pages_and_posts(server: Server, browser: Any, decisio
 def test_auditor_lists_decisions_replays_and_verifies(server: Server, browser: Any, decision_id: str) -> None:
     w = open_page(browser, server)
     sign_in(w, "auditor")
-    w.page.click("nav >> text=决定与审计")
+    w.page.click("nav >> text=测算结果")
     assert w.page.locator("#decision-table tbody tr").count() >= 1
     w.page.fill("input[name=department]", "D006")
     w.page.click("#decision-filters button[type=submit]")
@@ -441,4 +442,157 @@ def test_analyst_runs_a_simulation_and_opens_its_report(server: Server, browser:
     assert "what-if" in w.page.content() or "政策情景" in w.page.content()
     w.shot("14-simulation-report")
     w.check()
+    w.page.context.close()
+
+
+# ------------------------------------------------------------------ every role's pages: words and accessibility
+
+AXE = REPO / "tests" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Codes a person must never read in Chinese mode (GLOSSARY.md gives each its words).
+CODES = [
+    "funded",
+    "reduced",
+    "excluded",
+    "cancelled",
+    "applied",
+    "superseded",
+    "waived",
+    "compiler",
+    "analyst",
+    "maintainer",
+    "approver",
+    "auditor",
+    "admin",
+    "draft",
+    "proposed",
+    "approved",
+    "active",
+    "retired",
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "project",
+    "public_operating",
+    "three_public",
+    "improvement-required",
+    "priority",
+    "department-tilt",
+    "possible-duplicate",
+    "fragmented",
+    "no-baseline",
+    "no-department-score",
+    "no-target-review",
+    "protected-review",
+    "performance_share",
+    "project_lines",
+    "evaluation_score",
+    "None",
+    "null",
+    "true",
+    "false",
+]
+CODE_PATTERN = re.compile(
+    r"(?<![\w.@-])(" + "|".join(re.escape(c) for c in CODES) + r")(?![\w@-])"  # whole codes, not inside names
+    r"|\b[a-z]+_[a-z_]+\b"  # any snake_case field name
+)
+# Identifiers stay as they are (GLOSSARY.md): names of people and tokens, ruleset and scenario ids, versions.
+IDENTIFIERS = re.compile(
+    r"[\w.]+\.(compiler|auditor|maintainer|approver|analyst|admin)(\.api)?"
+    r"|wuding-county|budget-rules|durable-rules|what-if|[0-9a-f]{8}-[0-9a-f-]{27}|\b[0-9a-f]{12,64}\b"
+)
+
+
+def leaked_codes(text: str) -> list[str]:
+    scrubbed = IDENTIFIERS.sub(" ", text)
+    for scenario in (REPO / "simulations").glob("*.yaml"):
+        scrubbed = scrubbed.replace(scenario.stem, " ")
+    return sorted({m.group(0) for m in CODE_PATTERN.finditer(scrubbed)})
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def walk(w: Watched, path: str, shot: str | None = None, allowed: tuple[int, ...] = ()) -> str:
+    response = w.page.goto(f"{w.base}{path}")
+    assert response is not None and (response.status == 200 or response.status in allowed), (path, response.status)
+    for button in w.page.locator("button.expand").all()[:3]:  # what an expanded line says, too
+        button.click()
+    text = str(w.page.inner_text("body"))
+    assert leaked_codes(text) == [], (path, leaked_codes(text))
+    assert axe_violations(w.page) == [], path
+    if shot:
+        w.shot(shot)
+    return text
+
+
+def test_every_role_reads_its_pages_in_chinese_and_they_pass_axe(
+    server: Server, browser: Any, decision_id: str
+) -> None:
+    assert AXE.exists(), "run `npm ci` in tests/web (python3 dev.py test does)"
+    revision = next(iter(_revisions(server)))
+    pages = {
+        "compiler": ["/ui/", "/ui/recommend", "/ui/decisions", f"/ui/decisions/{decision_id}", "/ui/rulesets"],
+        "auditor": ["/ui/", "/ui/decisions", f"/ui/decisions/{decision_id}", "/ui/audit", "/ui/simulations"],
+        "maintainer": ["/ui/", "/ui/rulesets", "/ui/rulesets/wuding-county", revision],
+        "approver": ["/ui/", "/ui/rulesets", revision],
+        "analyst": ["/ui/", "/ui/simulations", "/ui/rulesets", revision],
+        "admin": ["/ui/", "/ui/admin"],
+    }
+    signed_out = open_page(browser, server)
+    walk(signed_out, "/ui/login")
+    signed_out.page.context.close()
+    for role, paths in pages.items():
+        w = open_page(browser, server)
+        sign_in(w, role)
+        for path in paths:
+            walk(w, path, shot={"/ui/admin": "15-admin-users"}.get(path))
+        if role == "auditor":
+            text = walk(w, "/ui/audit", shot="16-audit-records")
+            assert USERS["compiler"] in text and USERS["auditor"] in text  # records name their actors
+            w.page.click("#audit-table tbody tr:first-child a")
+            walk(w, w.page.url.removeprefix(server.base), shot="17-audit-record")
+            walk(w, f"/ui/decisions/{decision_id}", shot="18-result-totals")
+        walk(w, "/ui/no-such-page", allowed=(404,))
+        if role != "admin":
+            walk(w, "/ui/admin", allowed=(403,))
+        w.check(allowed_statuses=(403, 404))
+        w.page.context.close()
+
+
+def _revisions(server: Server) -> list[str]:
+    with server.api("auditor") as api:
+        items = api.get("/v1/rulesets/wuding-county/revisions").json()["items"]
+    return [f"/ui/rulesets/wuding-county/revisions/{r['revision']}" for r in items]
+
+
+def test_lockout_in_the_browser(server: Server, browser: Any) -> None:
+    name = "zhou.locked"
+    _cli(server.env, "user", "create", "--name", name, "--role", "auditor", "--password-stdin", stdin=PASSWORD)
+    w = open_page(browser, server)
+    w.page.goto(f"{server.base}/ui/login")
+    for _ in range(10):
+        w.page.fill("#username", name)
+        w.page.fill("#password", "a wrong password")
+        w.page.click("main button[type=submit]")
+        assert w.page.locator("#sign-in-failed").is_visible()
+    w.page.fill("#username", name)
+    w.page.fill("#password", PASSWORD)
+    w.page.click("main button[type=submit]")
+    message = w.page.inner_text("#sign-in-failed")
+    assert "锁定" in message and "/ui/login" in w.page.url  # locked: the right password is refused
+    w.page.fill("#username", "no.such.person")
+    w.page.fill("#password", PASSWORD)
+    w.page.click("main button[type=submit]")
+    assert w.page.inner_text("#sign-in-failed") == message  # the same words whether or not the name exists
+    w.shot("19-sign-in-locked")
+    w.check(allowed_statuses=(401,))
     w.page.context.close()

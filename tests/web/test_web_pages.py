@@ -299,3 +299,23 @@ def test_impact_preview_and_simulation_pages(app: FastAPI, users: dict[str, str]
     assert auditor.post("/ui/simulations", data={"csrf": csrf, "scenario": "what-if"}).status_code == 403
     missing = analyst.get(f"/ui/simulations/{uuid.uuid4()}")
     assert missing.status_code == 404
+
+
+def test_runs_are_listed_by_file_date_who_and_totals_and_filtered_by_department_name(
+    app: FastAPI, users: dict[str, str], decision_id: str
+) -> None:
+    client = browser(app, users["auditor"])
+    department = small_request()["departments"][1]
+    listing = client.get("/ui/decisions")
+    assert listing.status_code == 200
+    row = re.search(rf'<tr><td><a href="/ui/decisions/{decision_id}">([^<]*)</a>(.*?)</tr>', listing.text, re.S)
+    assert row, "the run is not listed"
+    assert row.group(1) == "request.json"  # by its file, not by a hash
+    assert users["compiler"] in row.group(2) and "年" in row.group(2)  # who, and when in Beijing time
+    assert decision_id[:8] not in re.sub(r'href="[^"]*"', "", row.group(0))
+    by_name = client.get("/ui/decisions", params={"department": department["name"]})
+    assert f'href="/ui/decisions/{decision_id}"' in by_name.text
+    by_part = client.get("/ui/decisions", params={"department": department["name"][1:4]})
+    assert by_part.status_code == 200
+    nothing = client.get("/ui/decisions", params={"department": "没有这个部门"})
+    assert f'href="/ui/decisions/{decision_id}"' not in nothing.text
