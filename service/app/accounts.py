@@ -248,7 +248,13 @@ def sign_in(
                     )
                 )
                 _record(
-                    session, secret, actor, "user.sign_in", row.name, {"name": row.name}, {"until": expires.isoformat()}
+                    session,
+                    secret,
+                    actor,
+                    "user.sign_in",
+                    row.name,
+                    {"name": row.name},
+                    {"expires_at": expires.isoformat()},
                 )
                 return SignedIn(cookie=cookie, csrf=csrf, actor=actor)
     raise Unauthenticated(SIGN_IN_FAILED, code="sign_in_failed")

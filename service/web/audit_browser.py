@@ -30,7 +30,7 @@ def _date(text: str, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise WebError(422, f"{name}: must be a date (YYYY-MM-DD)") from None
+        raise WebError(422, f"{name}: must be a date (YYYY-MM-DD)", code="invalid_date", fields=[name]) from None
 
 
 def _filters(request: Request) -> audit_records.RecordFilter:
@@ -50,7 +50,7 @@ def _offset(request: Request) -> int:
     if not text:
         return 0
     if not text.isdigit() or len(text) > 9:
-        raise WebError(422, "offset: must be a whole number")
+        raise WebError(422, "offset: must be a whole number", code="invalid_number", fields=["offset"])
     return int(text)
 
 

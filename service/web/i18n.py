@@ -335,6 +335,51 @@ T: dict[str, tuple[str, str]] = {
     "result_lines": ("各项目测算结果", "Result by line"),
     "skip_to_main": ("跳到正文", "Skip to the content"),
     "navigation": ("主菜单", "Main menu"),
+    # error pages: the service's codes in words (the service's own message is under 技术细节)
+    "technical_details": ("技术细节（供系统管理员参考）", "Technical details"),
+    "fields_with_problems": ("有问题的项：", "Fields with a problem: "),
+    "err_status_401": ("请先登录。", "Please sign in."),
+    "err_status_403": ("您的角色不能进行此操作。", "Your role may not do this."),
+    "err_status_404": ("找不到该页面或记录。", "There is no such page or record."),
+    "err_status_409": ("当前状态下不能进行此操作。", "This cannot be done in the current state."),
+    "err_status_413": ("提交的内容太大。", "What was sent is too large."),
+    "err_status_422": ("填写的内容有问题，请检查后重试。", "Something entered is not right; check and try again."),
+    "err_status_429": ("操作太频繁，请稍后再试。", "Too many requests; try again shortly."),
+    "err_status_500": (
+        "系统内部出错，请联系系统管理员。",
+        "Something failed inside the service; tell your administrator.",
+    ),
+    "err_status_503": ("数据库暂时无法访问，请稍后再试。", "The database is unreachable; try again shortly."),
+    "err_code_same_person": (
+        "审核人不能是上传或提交此版本的人（双人复核），请由另一位审核人员审核。",
+        "Whoever uploaded or proposed this revision cannot approve it (maker-checker); another approver must.",
+    ),
+    "err_code_invalid_transition": (
+        "此版本当前的状态不允许这一步操作。",
+        "The revision's state does not allow this step.",
+    ),
+    "err_code_effective_years_overlap": (
+        "启用年度与另一生效版本重叠：请停用该版本、缩小年度范围，或选择同时替换。",
+        "The years overlap another active revision: retire it, narrow the years, or replace it.",
+    ),
+    "err_code_revision_exists": ("该版本已经存在。", "This revision exists already."),
+    "err_code_own_account": (
+        "不能更改或停用自己的账户，请由另一位系统管理员操作。",
+        "You cannot change or disable your own account.",
+    ),
+    "err_code_user_exists": ("该用户名已被使用（不区分大小写）。", "That user name is taken (regardless of case)."),
+    "err_code_user_disabled": ("该用户已停用。", "That user is disabled."),
+    "err_code_token_exists": ("同名的访问令牌已存在。", "A token with that name exists."),
+    "err_code_invalid_input": ("填写的内容有问题，请检查后重试。", "Something entered is not right."),
+    "err_code_invalid_file": (
+        "上传的文件有问题，请按技术细节修改后重新上传。",
+        "The uploaded file has problems; fix them and upload again.",
+    ),
+    "err_code_invalid_number": ("请填写整数。", "Enter a whole number."),
+    "err_code_invalid_date": ("请按 年-月-日 填写日期。", "Enter a date as YYYY-MM-DD."),
+    "err_code_not_found": ("找不到该页面或记录。", "There is no such page or record."),
+    "err_code_simulation_not_finished": ("模拟尚未完成。", "The simulation has not finished."),
+    "err_code_simulation_failed": ("模拟失败。", "The simulation failed."),
     "run_source": ("测算（数据来源）", "Run (data source)"),
     "uploaded_data": ("上传的数据", "uploaded data"),
     "department_placeholder": ("部门名称或编号", "department name or id"),
@@ -390,7 +435,6 @@ FIELDS: dict[str, tuple[str, str]] = {
     "before": ("原角色", "before"),
     "failures": ("连续失败次数", "failures in a row"),
     "locked_until": ("锁定至", "locked until"),
-    "until": ("会话有效至", "session until"),
     "everywhere": ("所有设备", "everywhere"),
     "reason": ("理由", "reason"),
     "ruleset_id": ("规则集", "ruleset"),
@@ -421,6 +465,13 @@ FIELDS: dict[str, tuple[str, str]] = {
     "years": ("年度", "years"),
     "rows": ("行数", "rows"),
     "points": ("测算点数", "points"),
+    "password": ("密码", "password"),
+    "since": ("起始时间", "since"),
+    "until": ("截止时间", "until"),
+    "offset": ("页码", "page"),
+    "file": ("文件", "file"),
+    "files": ("文件", "files"),
+    "body": ("提交的内容", "body"),
 }
 VALUE_WORDS: dict[str, tuple[str, str]] = {"true": ("是", "yes"), "false": ("否", "no"), "—": ("—", "—")}
 
@@ -558,3 +609,15 @@ def term(group: str, code: Any, lang: str = "zh") -> str:
     if pair is None:
         return text.replace("_", " ").replace("-", " ")
     return pair[1] if lang == "en" else pair[0]
+
+
+def error_words(lang: str, message: str, code: str | None, status: int) -> tuple[str, bool]:
+    """What an error page says, and whether the service's own message must be shown under 技术细节."""
+    if message in T:
+        return translate(lang, message), False
+    if lang == "en":
+        return message, False
+    for key in (f"err_code_{code}", f"err_status_{status}"):
+        if key in T:
+            return translate(lang, key), True
+    return translate(lang, "err_title"), True

@@ -105,6 +105,8 @@ def _when(context: Any, value: Any) -> str:
 env.filters["money"] = _money
 env.globals["term"] = i18n.term  # codes in words (GLOSSARY.md): term('flag', code, lang)
 env.globals["policy_title"] = result_totals.policy_title
+env.globals["error_words"] = i18n.error_words
+env.globals["field_label"] = i18n.field_label
 env.filters["when"] = _when
 env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
@@ -185,15 +187,17 @@ def shown() -> Iterator[None]:
         raise LoginRequired() from None
     except ApiError as error:
         details = [str(d.get("message", d)) for d in error.details]
-        raise WebError(error.status, error.message, details) from None
+        raise WebError(error.status, error.message, details, code=error.code) from None
     except AppError as error:
         details = [str(d.get("message", d)) for d in error.details]
-        raise WebError(app_status(error), error.message, details) from None
+        raise WebError(app_status(error), error.message, details, code=error.code) from None
     except InvalidInput as error:
         details = [views.problem_text(p) for p in error.problems]
-        raise WebError(422, f"{len(details)} problem(s)", details) from None
+        fields = [str(p.loc[-1]) for p in error.problems if p.loc]
+        raise WebError(422, f"{len(details)} problem(s)", details, code="invalid_input", fields=fields) from None
     except InputFileError as error:
-        raise WebError(422, f"{len(error.problems)} problem(s) in the uploaded file(s)", list(error.problems)) from None
+        message = f"{len(error.problems)} problem(s) in the uploaded file(s)"
+        raise WebError(422, message, list(error.problems), code="invalid_file") from None
     except UnknownRuleset as error:
         raise WebError(422, str(error)) from None
     except (InvalidPolicy, EngineFailure) as error:
@@ -227,7 +231,7 @@ def _int(text: str, name: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise WebError(422, f"{name}: must be a whole number") from None
+        raise WebError(422, f"{name}: must be a whole number", code="invalid_number", fields=[name]) from None
 
 
 # ------------------------------------------------------------------ sign-in, home, language
@@ -304,7 +308,7 @@ def _date(text: str, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise WebError(422, f"{name}: must be a date (YYYY-MM-DD)") from None
+        raise WebError(422, f"{name}: must be a date (YYYY-MM-DD)", code="invalid_date", fields=[name]) from None
 
 
 @router.get("/ui/decisions")

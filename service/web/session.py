@@ -49,11 +49,21 @@ class LoginRequired(Exception):
 class WebError(Exception):
     """A page-level error shown as an HTML error page with ``status``."""
 
-    def __init__(self, status: int, message: str, details: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: list[str] | None = None,
+        *,
+        code: str | None = None,
+        fields: list[str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
-        self.message = message
+        self.message = message  # a catalogue key (service/web/i18n.py), or the service's own words
         self.details = details or []
+        self.code = code  # the service's error code: its words in the catalogue (err_code_<code>)
+        self.fields = fields or []  # the fields with a problem (field names, shown by their labels)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@
         var open = button.getAttribute("aria-expanded") === "true";
         button.setAttribute("aria-expanded", open ? "false" : "true");
         row.hidden = open;
-        button.textContent = open ? button.dataset.closed : button.dataset.open;
+        var label = button.querySelector(".label") || button;  // the project's name stays in the button's name
+        label.textContent = open ? button.dataset.closed : button.dataset.open;
       } else if (button.classList.contains("sort")) {
         sortBy(button);
       }
