@@ -216,3 +216,12 @@ async def admin_revoke_token(request: Request, name: str) -> Response:
 
     await run_in_threadpool(run)
     return _redirect("/ui/admin?done=token_revoked")
+
+
+# Included after the static files: any other /ui/ address is the pages' own 404, never the API's JSON.
+fallback_router = APIRouter(include_in_schema=False)
+
+
+@fallback_router.get("/ui/{path:path}")
+def not_a_page(path: str) -> Response:
+    raise WebError(404, "err_404")
