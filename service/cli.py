@@ -356,21 +356,32 @@ def demo(
 
 
 def _demo_tokens() -> None:
+    import secrets
+
     from service.api.errors import NotFound
     from service.api.tokens.service import ROLES, create_token, revoke_token
+    from service.app import accounts
 
     settings, db = _database()
-    created = {}
+    created, passwords = {}, {}
     with _service_errors(), db.transaction() as session:
         for role in ROLES:
             name = f"demo-{role}"
             with contextlib.suppress(NotFound):
                 revoke_token(session, name, secret=settings.audit_secret)
-            created[role] = create_token(session, name, role, secret=settings.audit_secret)
+            passwords[role] = secrets.token_urlsafe(12)  # a demo user per role, to sign in to the pages
+            if accounts.by_name(session, name) is None:
+                accounts.create_user(session, settings.audit_secret, accounts.CONSOLE, name, role, passwords[role])
+            else:
+                accounts.reset_password(session, settings.audit_secret, accounts.CONSOLE, name, passwords[role])
+            created[role] = create_token(session, name, role, secret=settings.audit_secret, user=name)
     db.dispose()
-    err.print(f"\nDemo tokens (shown once; database {settings.database_url}):", markup=False)
+    err.print(f"\nDemo tokens for the API (shown once; database {settings.database_url}):", markup=False)
     for role, token in created.items():
         err.print(f"  {role:<10} {token}", markup=False)
+    err.print("Demo users for the pages (user name and password, shown once):", markup=False)
+    for role, password in passwords.items():
+        err.print(f"  demo-{role:<12} {password}", markup=False)
     err.print(
         "Start the service with: .venv/bin/budget-rules serve   (OpenAPI at http://127.0.0.1:8000/docs)", markup=False
     )
