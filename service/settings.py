@@ -7,8 +7,9 @@ is only as trustworthy as the secret behind its HMAC.
 from __future__ import annotations
 
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-dev-only"
@@ -32,6 +33,15 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
     session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a browser session ends this long after sign-in
     timezone: str = "Asia/Shanghai"  # the times people read on the pages (Beijing time)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"BUDGET_RULES_TIMEZONE {value!r} is not a known time zone (e.g. Asia/Shanghai)") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:
