@@ -37,6 +37,8 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # bounded before hashing: argon2 of a megabyte is work an attacker chooses
 SIGN_IN_FAILED = "the user name or password is wrong, or the account is locked for a while after repeated failures"
 CONSOLE = audit.Actor(name="console", role="admin")
+# The service's own actors (console, ruleset installs, simulation workers): no person may take their names.
+RESERVED_NAMES = frozenset({"console", "cli", "system", "simulation-worker", "-"})
 
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a missing user costs the same time as a wrong password.
@@ -70,6 +72,8 @@ def hash_password(password: str) -> str:
 
 
 def _name_problems(name: str) -> list[Problem]:
+    if name.casefold() in RESERVED_NAMES:
+        return [Problem(("name",), f"{name!r} is the name of one of the service's own actors; choose another")]
     if USER_NAME.match(name):
         return []
     return [Problem(("name",), "1-100 letters, digits, '.', '_', '@' or '-', starting with a letter or digit")]

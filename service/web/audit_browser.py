@@ -92,7 +92,7 @@ def audit_record_page(request: Request, seq: str) -> HTMLResponse:
     if not seq.isdigit() or len(seq) > 12:
         raise WebError(404, "err_404")
     state = state_of(request)
-    lang = lang_of(request)
+    lang, zone = lang_of(request), state.settings.timezone
     with shown(), state.db.transaction() as session:
         opened = audit_records.open_record(session, state.settings.audit_secret, int(seq))
     return render(
@@ -100,8 +100,8 @@ def audit_record_page(request: Request, seq: str) -> HTMLResponse:
         "audit_record.html",
         record=opened,
         action_label=action_label(lang, opened.row.action),
-        input_summary=[(field_label(lang, k), value_text(lang, k, v)) for k, v in opened.input_summary],
-        result_summary=[(field_label(lang, k), value_text(lang, k, v)) for k, v in opened.result_summary],
+        input_summary=[(field_label(lang, k), value_text(lang, k, v, zone)) for k, v in opened.input_summary],
+        result_summary=[(field_label(lang, k), value_text(lang, k, v, zone)) for k, v in opened.result_summary],
     )
 
 

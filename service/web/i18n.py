@@ -335,6 +335,7 @@ T: dict[str, tuple[str, str]] = {
     "result_lines": ("各项目测算结果", "Result by line"),
     "skip_to_main": ("跳到正文", "Skip to the content"),
     "navigation": ("主菜单", "Main menu"),
+    "user_created_by": ("开设人", "Created by"),
     # error pages: the service's codes in words (the service's own message is under 技术细节)
     "technical_details": ("技术细节（供系统管理员参考）", "Technical details"),
     "fields_with_problems": ("有问题的项：", "Fields with a problem: "),
@@ -522,8 +523,10 @@ def field_label(lang: str, key: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
-def value_text(lang: str, key: str, value: str) -> str:
-    """A summarized value as a person reads it: roles, states and yes/no in words."""
+def value_text(lang: str, key: str, value: str, zone: str = "Asia/Shanghai") -> str:
+    """A summarized value as a person reads it: roles, states, yes/no and moments in words."""
+    if key.endswith("_at") or key.endswith("_until"):
+        return when_text(value, lang, zone) or value
     if key == "role" or key == "before":
         return translate(lang, f"role_{value}") if f"role_{value}" in T else value
     if key == "state" and f"state_{value}" in T:
@@ -621,3 +624,19 @@ def error_words(lang: str, message: str, code: str | None, status: int) -> tuple
         if key in T:
             return translate(lang, key), True
     return translate(lang, "err_title"), True
+
+
+# The service's own actors (not people): named in words where a person reads who did something.
+SERVICE_ACTORS: dict[str, tuple[str, str]] = {
+    "console": ("服务器命令行", "server console"),
+    "cli": ("服务器命令行", "server console"),
+    "system": ("系统", "system"),
+    "simulation-worker": ("模拟任务进程", "simulation worker"),
+}
+
+
+def who(name: str, lang: str = "zh") -> str:
+    pair = SERVICE_ACTORS.get(name)
+    if pair is None:
+        return name
+    return pair[1] if lang == "en" else pair[0]

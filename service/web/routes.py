@@ -107,6 +107,7 @@ env.globals["term"] = i18n.term  # codes in words (GLOSSARY.md): term('flag', co
 env.globals["policy_title"] = result_totals.policy_title
 env.globals["error_words"] = i18n.error_words
 env.globals["field_label"] = i18n.field_label
+env.globals["who"] = i18n.who
 env.filters["when"] = _when
 env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, default=str)
 

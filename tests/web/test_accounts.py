@@ -322,6 +322,8 @@ def test_cli_user_commands(tmp_path: Path) -> None:
     assert run("create", "--name", "zhang.san", "--role", "auditor", "--password-stdin", stdin=PASSWORD).returncode == 1
     bad = run("create", "--name", "li", "--role", "king", "--password-stdin", stdin=PASSWORD)
     assert bad.returncode == 2 and "role" in bad.stderr
+    reserved = run("create", "--name", "Console", "--role", "admin", "--password-stdin", stdin=PASSWORD)
+    assert reserved.returncode == 2 and "service's own actors" in reserved.stderr
     assert run("reset-password", "--name", "zhang.san", "--password-stdin", stdin="another password\n").returncode == 0
     assert run("disable", "--name", "ZHANG.SAN").returncode == 0
     listed = run("list")

@@ -88,7 +88,7 @@ def test_a_record_opened_shows_who_when_what_why_and_its_place(app: FastAPI) -> 
     seq = seqs(auditor.get("/ui/audit", params={"action": "user.role_change", "subject": row.name}).text)[0]
     page = auditor.get(f"/ui/audit/records/{seq}")
     assert page.status_code == 200
-    assert "更改角色" in page.text and "console" in page.text
+    assert "更改角色" in page.text and "服务器命令行" in page.text  # the console, in words
     assert "分析人员" in page.text and "审计人员" in page.text  # the new and the former role, in words
     assert f'href="/ui/audit/records/{seq - 1}"' in page.text
     assert 'data-ok="true"' in page.text
