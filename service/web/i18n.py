@@ -336,6 +336,15 @@ T: dict[str, tuple[str, str]] = {
     "skip_to_main": ("跳到正文", "Skip to the content"),
     "navigation": ("主菜单", "Main menu"),
     "user_created_by": ("开设人", "Created by"),
+    "colon": ("：", ": "),
+    "diff_policy_added": ("新增政策：", "Policy added: "),
+    "diff_policy_removed": ("删除政策：", "Policy removed: "),
+    "diff_parameter": ("参数", "parameter "),
+    "diff_precedence": ("优先顺序", "precedence"),
+    "diff_rule_changed": (
+        "有规则的条件或动作改变（见技术细节）",
+        "a rule's condition or action changed (see the technical details)",
+    ),
     # error pages: the service's codes in words (the service's own message is under 技术细节)
     "technical_details": ("技术细节（供系统管理员参考）", "Technical details"),
     "fields_with_problems": ("有问题的项：", "Fields with a problem: "),

@@ -160,3 +160,24 @@ def policy_title(policy_id: str, lang: str) -> str:
     if pair is None:
         return policy_id
     return pair[1] if lang == "en" else pair[0]
+
+
+@cache
+def _parameter_descriptions() -> dict[tuple[str, str], tuple[str, str]]:
+    from service.policyfiles import Catalog
+
+    catalog, _ = Catalog.load_all()
+    out = {}
+    for pid, policy in catalog.policies.items():
+        for name, parameter in (policy.parameters or {}).items():
+            if parameter.description is not None:
+                out[(pid, name)] = (parameter.description.zh, parameter.description.en)
+    return out
+
+
+def parameter_label(policy_id: str, name: str, lang: str) -> str:
+    """A policy parameter as a person reads it: its description in the policy file, else its name."""
+    pair = _parameter_descriptions().get((policy_id, name))
+    if pair is None:
+        return name
+    return pair[1] if lang == "en" else pair[0]

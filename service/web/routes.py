@@ -105,6 +105,7 @@ def _when(context: Any, value: Any) -> str:
 env.filters["money"] = _money
 env.globals["term"] = i18n.term  # codes in words (GLOSSARY.md): term('flag', code, lang)
 env.globals["policy_title"] = result_totals.policy_title
+env.globals["parameter_label"] = result_totals.parameter_label
 env.globals["error_words"] = i18n.error_words
 env.globals["field_label"] = i18n.field_label
 env.globals["who"] = i18n.who

@@ -395,7 +395,7 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
     checker = open_page(browser, server)
     sign_in(checker, "approver")
     checker.page.goto(page_url)
-    assert "fragment_below" in checker.page.inner_text("#diff")
+    assert "计入碎片化" in checker.page.inner_text("#diff-lines")  # the parameter, by its description
     checker.page.fill("#impact-dataset", dataset_id)
     checker.page.click("#run-impact")
     assert checker.page.locator("#impact-result").is_visible()
