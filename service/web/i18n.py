@@ -649,3 +649,17 @@ def who(name: str, lang: str = "zh") -> str:
     if pair is None:
         return name
     return pair[1] if lang == "en" else pair[0]
+
+
+# Where a dataset came from, when the service (not a file name) says so.
+SOURCES: dict[str, tuple[str, str]] = {
+    "request body": ("接口提交的数据", "sent over the API"),
+    "": ("上传的数据", "uploaded data"),
+}
+
+
+def source_text(source: str | None, lang: str = "zh") -> str:
+    pair = SOURCES.get(source or "")
+    if pair is None:
+        return str(source)
+    return pair[1] if lang == "en" else pair[0]

@@ -109,6 +109,7 @@ env.globals["parameter_label"] = result_totals.parameter_label
 env.globals["error_words"] = i18n.error_words
 env.globals["field_label"] = i18n.field_label
 env.globals["who"] = i18n.who
+env.filters["source"] = i18n.source_text
 env.filters["when"] = _when
 env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
