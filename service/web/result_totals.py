@@ -65,6 +65,13 @@ class ResultTotals:
     from_pool: Decimal
     over_envelope: Decimal = field(default=Decimal("0.00"))
 
+    @property
+    def rate(self) -> Decimal | None:
+        """The whole result's change as a percentage of the request."""
+        if self.requested == 0:
+            return None
+        return ((self.recommended - self.requested) * 100 / self.requested).quantize(Decimal("0.01"))
+
 
 def _d(value: Any) -> Decimal:
     try:

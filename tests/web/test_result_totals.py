@@ -39,6 +39,7 @@ def test_totals_by_department_and_tier_add_up(result: dict[str, Any]) -> None:
     assert sum(d.recommended for d in totals.departments) == totals.recommended
     assert sum(b.count for b in totals.tiers) == len(lines)
     assert sum(b.recommended for b in totals.tiers) == totals.recommended
+    assert totals.rate == ((totals.recommended - totals.requested) * 100 / totals.requested).quantize(Decimal("0.01"))
     first = totals.departments[0]
     assert first.name and first.rate == (first.change * 100 / first.requested).quantize(Decimal("0.01"))
 
