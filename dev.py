@@ -100,6 +100,18 @@ def ensure_chromium() -> None:
         say("warning: /usr/bin/chromium is missing; the browser tests will fail (apt-get install chromium)")
 
 
+def ensure_axe() -> None:
+    """axe-core (npm registry) for the browser tests' accessibility check: tests/web/package.json + lock."""
+    folder = ROOT / "tests" / "web"
+    if (folder / "node_modules" / "axe-core" / "axe.min.js").exists():
+        return
+    if not shutil.which("npm"):
+        say("warning: npm is missing; the browser tests' accessibility check will fail (apt-get install npm)")
+        return
+    say("installing axe-core from the npm registry into tests/web/node_modules (npm ci)")
+    subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=False)
+
+
 def demo() -> int:
     ensure_venv()
     return run(BIN / "budget-rules", "demo", *sys.argv[2:], check=False)
@@ -110,6 +122,7 @@ def test() -> int:
     ensure_venv()
     ensure_postgres()
     ensure_chromium()
+    ensure_axe()
     checked = check()
     status = run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False)
     if status == 0:

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from service.storage import models  # noqa: F401  (registers the tables)
+from service.storage import accounts, models  # noqa: F401  (registers the tables)
 from service.storage.db import make_engine
 
 config = context.config

@@ -32,19 +32,23 @@ HEAD_ID = 1
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asked: the token's name and role.
+    """Who asked: the user's (session) or the token's name, and the role.
 
+    ``owner`` is the user a token belongs to (its named user, else the person who minted it over the
+    API); ``None`` for a signed-in user (the name is the user's) and for tokens made at the console.
     ``person`` is the identity that separation of duties compares (maker-checker on rulesets and
-    budget drafts): never compare ``name`` for that. Until accounts exist it is the case-folded token
-    name; with accounts it is the user the token or session belongs to.
+    budget drafts): never compare ``name`` for that. It is the case-folded user name (user names are
+    unique regardless of case and never change), so a token and a session of one user are one person,
+    and tokens an admin mints over the API are that admin's.
     """
 
     name: str
     role: str
+    owner: str | None = None
 
     @property
     def person(self) -> str:
-        return self.name.casefold()
+        return (self.owner or self.name).casefold()
 
 
 @cache

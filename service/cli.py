@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from service.accounts_cli import user_app
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
 from service.draftcli import draft_app
 from service.engine import ENGINES
@@ -419,22 +420,33 @@ def demo(
 
 
 def _demo_tokens() -> None:
+    import secrets
+
+    from service.app import accounts
     from service.app.errors import NotFound
     from service.app.roles import ROLES
     from service.app.tokens import create_token, revoke_token
 
     settings, db = _database()
-    created = {}
+    created, passwords = {}, {}
     with _service_errors(), db.transaction() as session:
         for role in ROLES:
             name = f"demo-{role}"
             with contextlib.suppress(NotFound):
                 revoke_token(session, name, secret=settings.audit_secret)
-            created[role] = create_token(session, name, role, secret=settings.audit_secret)
+            passwords[role] = secrets.token_urlsafe(12)  # a demo user per role, to sign in to the pages
+            if accounts.by_name(session, name) is None:
+                accounts.create_user(session, settings.audit_secret, accounts.CONSOLE, name, role, passwords[role])
+            else:
+                accounts.reset_password(session, settings.audit_secret, accounts.CONSOLE, name, passwords[role])
+            created[role] = create_token(session, name, role, secret=settings.audit_secret, user=name)
     db.dispose()
-    err.print(f"\nDemo tokens (shown once; database {settings.database_url}):", markup=False)
+    err.print(f"\nDemo tokens for the API (shown once; database {settings.database_url}):", markup=False)
     for role, token in created.items():
         err.print(f"  {role:<10} {token}", markup=False)
+    err.print("Demo users for the pages (user name and password, shown once):", markup=False)
+    for role, password in passwords.items():
+        err.print(f"  demo-{role:<12} {password}", markup=False)
     err.print(
         "Start the service with: .venv/bin/budget-rules serve   (OpenAPI at http://127.0.0.1:8000/docs)", markup=False
     )
@@ -450,6 +462,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ruleset_app, name="ruleset")
 app.add_typer(draft_app, name="draft")
+app.add_typer(user_app, name="user")  # service/accounts_cli.py
 
 
 def _settings() -> Any:
@@ -522,6 +535,7 @@ def token_create(
     expires_days: Annotated[
         int | None, typer.Option(min=1, max=3650, help="refuse the token after this many days")
     ] = None,
+    user: Annotated[str | None, typer.Option(help="the user the token belongs to (same role)")] = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     from datetime import timedelta
@@ -532,7 +546,7 @@ def token_create(
     settings, db = _database()
     expires_at = utc_now() + timedelta(days=expires_days) if expires_days else None
     with _service_errors(), db.transaction() as session:
-        token = create_token(session, name, role, secret=settings.audit_secret, expires_at=expires_at)
+        token = create_token(session, name, role, secret=settings.audit_secret, expires_at=expires_at, user=user)
     db.dispose()
     typer.echo(token)
 

@@ -13,8 +13,9 @@ import logging
 import math
 import sys
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-dev-only"
@@ -30,6 +31,23 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     rate_limit_per_minute: int = Field(default=6000, ge=0)  # per caller (token, else address) and worker; 0 = off
     rate_limit_burst: int = Field(default=6000, ge=1)  # requests a caller may send at once
+    # Accounts and the pages (docs/accounts.md). Forwarded headers (X-Forwarded-For/-Proto) are believed
+    # only from these proxy addresses (comma-separated IPs or networks; "*" trusts every peer), so the
+    # session cookie gets ``Secure`` behind a TLS proxy and nobody else can claim to be one.
+    trusted_proxies: str = ""
+    login_max_failures: int = Field(default=10, ge=1, le=10)  # sign-in failures in a row that lock an account
+    login_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)  # a browser session ends this long after sign-in
+    timezone: str = "Asia/Shanghai"  # the times people read on the pages (Beijing time)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"BUDGET_RULES_TIMEZONE {value!r} is not a known time zone (e.g. Asia/Shanghai)") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

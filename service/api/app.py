@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service.api.audit.endpoints import router as audit_router
 from service.api.authfirst import AuthenticateFirstMiddleware, VerifiedTokens
@@ -71,6 +72,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
         verified=verified,
     )
     app.add_middleware(SecurityHeadersMiddleware)
+    if proxies := [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]:
+        # Outermost: X-Forwarded-For/-Proto from these peers only set the client address and the scheme
+        # (so the rate limit sees real clients and the session cookie is Secure behind a TLS proxy).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)

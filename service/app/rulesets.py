@@ -96,8 +96,8 @@ def _new_row(checked: CheckedRevision, actor: audit.Actor, state: str) -> Rulese
         file_from_year=content.ruleset.effective.from_year,
         file_to_year=content.ruleset.effective.to_year,
         created_at=now,
-        created_by=actor.name,
-        proposed_by=actor.name if state != "draft" else None,
+        created_by=actor.person,
+        proposed_by=actor.person if state != "draft" else None,
         proposed_at=now if state != "draft" else None,
     )
 
@@ -191,7 +191,7 @@ def propose(
     with db.transaction() as session:
         row = _locked_row(session, ruleset_id, revision)
         _expect(row, "propose", ("draft", "retired"))
-        row.state, row.proposed_by, row.proposed_at = "proposed", actor.name, utc_now()
+        row.state, row.proposed_by, row.proposed_at = "proposed", actor.person, utc_now()
         row.approved_by = row.approved_at = None
         session.add(row)
         _record(session, secret, actor, "ruleset.propose", row, why)
@@ -206,8 +206,9 @@ def approve(
     with db.transaction() as session:
         row = _locked_row(session, ruleset_id, revision)
         _expect(row, "approve", ("proposed",))
-        makers = {audit.Actor(name, actor.role).person for name in (row.proposed_by, row.created_by) if name}
-        if actor.person in makers:  # the same person under another token name's case is still the maker
+        # Persons, not token names: "MC-BOB" is mc-bob, and a user's tokens and sessions are that user.
+        makers = {m.casefold() for m in (row.proposed_by, row.created_by) if m}
+        if actor.person in makers:
             raise Conflict(
                 f"{actor.name} uploaded or proposed revision {ruleset_id}@{revision}; "
                 "another token holder must approve it",

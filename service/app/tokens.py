@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from service import audit
+from service.app import accounts
 from service.app.errors import Conflict, NotFound, Unauthenticated
 from service.app.roles import ROLES as ROLES  # re-exported: the roles a token may carry
 from service.domain.errors import InvalidInput, Problem
@@ -49,22 +50,32 @@ def create_token(
     secret: str,
     actor: audit.Actor = SYSTEM,
     expires_at: datetime | None = None,
+    user: str | None = None,
 ) -> str:
     """Create a token named ``name`` with ``role`` and return its plaintext (shown once, never stored).
 
-    ``expires_at`` (optional): from then on the token is refused (401), as if revoked.
+    ``expires_at`` (optional): from then on the token is refused (401), as if revoked. ``user``
+    (optional): the user the token belongs to (it must carry that user's role); without one, a token
+    minted over the API belongs to its minter (service.app.accounts.owner_for_token).
     """
     _check(name, role)
     if repository.by_name(session, name) is not None:
         raise Conflict(f"a token named {name!r} already exists; revoke it first", code="token_exists")
+    owner = accounts.owner_for_token(session, None if actor == SYSTEM else actor, user, role)
     plaintext = "br_" + secrets.token_urlsafe(32)
     expires_at = as_utc(expires_at) if expires_at is not None else None
     row = TokenRow(
-        name=name, role=role, token_sha256=token_hash(plaintext), created_at=utc_now(), expires_at=expires_at
+        name=name,
+        role=role,
+        token_sha256=token_hash(plaintext),
+        created_at=utc_now(),
+        expires_at=expires_at,
+        owner=owner,
+        created_by=actor.name,
     )
     session.add(row)
     session.flush()
-    input_doc: dict[str, str] = {"name": name, "role": role}
+    input_doc: dict[str, str] = {"name": name, "role": role, "minted_by": actor.name, "owner": owner or ""}
     if expires_at is not None:
         input_doc["expires_at"] = expires_at.isoformat()
     audit.append(
@@ -105,4 +116,6 @@ def authenticate(session: Session, presented: str, now: datetime | None = None) 
         raise Unauthenticated("invalid or revoked token")
     if row.expires_at is not None and as_utc(row.expires_at) <= (now or utc_now()):
         raise Unauthenticated("the token has expired")
-    return audit.Actor(name=row.name, role=row.role)
+    if row.owner is not None and not accounts.owner_is_active(session, row.owner):
+        raise Unauthenticated("the token's user is disabled")
+    return audit.Actor(name=row.name, role=row.role, owner=row.owner)

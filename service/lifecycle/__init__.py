@@ -3,5 +3,5 @@
 ``revisions`` turns policy and ruleset files into an immutable, content-addressed revision (checked
 the way ``budget-rules validate`` checks files) and compiles a stored revision back; ``years`` holds
 the effective-year arithmetic. Storage, approval and hot swap live in ``service/api/rulesets`` and
-``service/api/engines.py``.
+``service/app/engines.py``.
 """

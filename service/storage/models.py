@@ -88,6 +88,8 @@ class TokenRow(SQLModel, table=True):
     token_sha256: str = Field(max_length=64, unique=True)
     created_at: datetime
     expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # NULL: never expires
+    owner: str | None = Field(default=None, max_length=100, index=True)  # the user it belongs to (users.name_key)
+    created_by: str | None = Field(default=None, max_length=200)  # who minted it (NULL: before accounts)
 
 
 class RulesetRevisionRow(SQLModel, table=True):

@@ -11,13 +11,19 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install(app: FastAPI) -> None:
+    from service.web.accounts import fallback_router
+    from service.web.accounts import router as accounts_router
+    from service.web.audit_browser import router as audit_router
     from service.web.drafts import router as drafts_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
 
     app.include_router(router)
     app.include_router(drafts_router)  # 编制方案 pages
+    app.include_router(accounts_router)  # sign-in, sign-out, the admin's account page (service/web/accounts.py)
+    app.include_router(audit_router)  # the audit records browser (service/web/audit_browser.py)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+    app.include_router(fallback_router)  # any other /ui/ address: the pages' 404 (service/web/accounts.py)
 
     @app.exception_handler(WebError)
     async def _web_error(request: Request, error: WebError) -> Response:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 LANGS = ("zh", "en")
 
 T: dict[str, tuple[str, str]] = {
     "app": ("预算规则", "Budget Rules"),
     "home": ("首页", "Home"),
     "recommend": ("预算建议", "Recommend"),
-    "decisions": ("决定与审计", "Decisions & audit"),
-    "decision": ("决定", "Decision"),
+    "decisions": ("测算结果", "Decisions & audit"),
+    "decision": ("测算", "Decision"),
     "rulesets": ("规则集", "Rulesets"),
     "simulations": ("模拟", "Simulations"),
     "audit": ("审计链", "Audit chain"),
     "sign_in": ("登录", "Sign in"),
     "sign_out": ("退出", "Sign out"),
-    "token": ("访问令牌", "Access token"),
     "token_help": (
         "粘贴管理员发给您的访问令牌（与 API 相同）。令牌只保存在本浏览器的会话 Cookie 中。",
         "Paste the access token you were given (the same as for the API). "
@@ -24,12 +27,12 @@ T: dict[str, tuple[str, str]] = {
     "bad_token": ("令牌无效或已被撤销。", "The token is invalid or revoked."),
     "signed_in_as": ("当前用户", "Signed in as"),
     "role": ("角色", "Role"),
-    "role_compiler": ("编制人员", "compiler"),
+    "role_compiler": ("预算编制人员", "compiler"),
     "role_analyst": ("分析人员", "analyst"),
-    "role_maintainer": ("规则维护人员", "maintainer"),
-    "role_approver": ("审批人员", "approver"),
+    "role_maintainer": ("政策维护人员", "maintainer"),
+    "role_approver": ("审核人员", "approver"),
     "role_auditor": ("审计人员", "auditor"),
-    "role_admin": ("管理员", "admin"),
+    "role_admin": ("系统管理员", "admin"),
     "welcome": ("欢迎使用预算规则系统", "Welcome to Budget Rules"),
     "home_help": ("请选择您要做的事：", "What would you like to do?"),
     "home_recommend": (
@@ -37,10 +40,10 @@ T: dict[str, tuple[str, str]] = {
         "Upload or pick a dataset, get recommendations, download them.",
     ),
     "home_decisions": (
-        "查看已记录的决定、重放决定、核验审计链。",
+        "查看已记录的测算结果，复核重算，核验审计链。",
         "Browse recorded decisions, replay them, verify the audit chain.",
     ),
-    "home_rulesets": ("规则集版本、差异、影响预览与审批。", "Ruleset revisions, diffs, impact previews and approvals."),
+    "home_rulesets": ("规则集版本、差异、影响预览与审核。", "Ruleset revisions, diffs, impact previews and approvals."),
     "home_simulations": ("启动情景模拟，查看进度与报告。", "Start scenario simulations, watch progress, read reports."),
     "nothing_for_role": ("此角色没有可用的页面。", "There are no pages for this role."),
     # recommend
@@ -55,9 +58,9 @@ T: dict[str, tuple[str, str]] = {
     "fiscal_year": ("预算年度", "Fiscal year"),
     "fiscal_year_help": ("留空则用数据集中的年度（CSV 必填）。", "Blank: the dataset's own year (required for CSV)."),
     "ruleset": ("规则集", "Ruleset"),
-    "envelope": ("预算总额（元）", "Envelope (yuan)"),
-    "envelope_help": ("留空则用数据集中的总额。", "Blank: the dataset's own envelope."),
-    "run": ("生成建议", "Recommend"),
+    "envelope": ("财力可安排数（元）", "Envelope (yuan)"),
+    "envelope_help": ("留空则用数据集中的财力可安排数。", "Blank: the dataset's own envelope."),
+    "run": ("测算", "Recommend"),
     "stored_datasets": ("已存数据集", "Stored datasets"),
     "source": ("来源", "Source"),
     "departments": ("部门", "Departments"),
@@ -76,7 +79,7 @@ T: dict[str, tuple[str, str]] = {
     "search": ("搜索", "Search"),
     "project": ("项目", "Project"),
     "kind": ("类别", "Kind"),
-    "requested": ("申请数", "Requested"),
+    "requested": ("申报数", "Requested"),
     "after_policies": ("政策调整后", "After policies"),
     "recommended": ("建议数", "Recommended"),
     "tier": ("档次", "Tier"),
@@ -94,9 +97,9 @@ T: dict[str, tuple[str, str]] = {
     "totals": ("合计", "Totals"),
     "counts": ("数量", "Counts"),
     "status_funded": ("全额安排", "funded"),
-    "status_reduced": ("压减", "reduced"),
+    "status_reduced": ("核减", "reduced"),
     "status_cancelled": ("取消", "cancelled"),
-    "status_excluded": ("不予安排", "excluded"),
+    "status_excluded": ("不予纳入", "excluded"),
     # decisions
     "since": ("起始时间", "Since"),
     "until": ("截止时间", "Until"),
@@ -106,27 +109,27 @@ T: dict[str, tuple[str, str]] = {
     "time": ("时间", "Time"),
     "revision": ("版本", "Revision"),
     "audit_seq": ("审计序号", "Audit seq"),
-    "chain_hash": ("链哈希", "Chain hash"),
-    "digest": ("摘要", "Digest"),
-    "no_decisions": ("没有符合条件的决定。", "No decisions match."),
+    "chain_hash": ("链校验值", "Chain hash"),
+    "digest": ("规则集校验值", "Digest"),
+    "no_decisions": ("没有符合条件的测算结果。", "No decisions match."),
     "previous": ("上一页", "Previous"),
     "next": ("下一页", "Next"),
     "total": ("共", "Total"),
     "input": ("输入", "Input"),
-    "replay": ("重放", "Replay"),
+    "replay": ("复核重算", "Replay"),
     "replay_help": (
-        "用记录的规则集版本重新运行记录的输入，并逐字节比较结果。",
+        "用记录的规则集版本重新计算记录的输入，并逐字节比较结果。",
         "Re-run the recorded input with the recorded ruleset revision and compare byte for byte.",
     ),
-    "replay_identical": ("重放结果与记录完全一致。", "The replay is identical to the record."),
-    "replay_different": ("重放结果与记录不同：", "The replay differs from the record:"),
+    "replay_identical": ("复核重算结果与记录完全一致。", "The replay is identical to the record."),
+    "replay_different": ("复核重算结果与记录不同：", "The replay differs from the record:"),
     "recorded": ("记录值", "Recorded"),
-    "replayed": ("重放值", "Replayed"),
+    "replayed": ("重算值", "Replayed"),
     "location": ("位置", "Location"),
     "chain_ok": ("审计链完整：全部记录核验通过。", "The audit chain is intact: every record verifies."),
     "chain_bad": ("审计链核验失败！", "The audit chain does NOT verify!"),
     "records": ("记录数", "Records"),
-    "head_hash": ("链头哈希", "Head hash"),
+    "head_hash": ("链头校验值", "Head hash"),
     "first_bad_seq": ("首个异常序号", "First bad seq"),
     "problem": ("问题", "Problem"),
     "verify": ("核验审计链", "Verify the audit chain"),
@@ -135,8 +138,8 @@ T: dict[str, tuple[str, str]] = {
     "revisions": ("版本", "Revisions"),
     "state": ("状态", "State"),
     "state_draft": ("草稿", "draft"),
-    "state_proposed": ("待审批", "proposed"),
-    "state_approved": ("已批准", "approved"),
+    "state_proposed": ("待审核", "proposed"),
+    "state_approved": ("审核通过", "approved"),
     "state_active": ("生效中", "active"),
     "state_retired": ("已停用", "retired"),
     "file_years": ("文件年度", "File years"),
@@ -145,7 +148,7 @@ T: dict[str, tuple[str, str]] = {
     "no_end": ("不设截止年度（持续有效）", "no end year (onwards)"),
     "created_by": ("上传人", "Uploaded by"),
     "proposed_by": ("提交人", "Proposed by"),
-    "approved_by": ("批准人", "Approved by"),
+    "approved_by": ("审核人", "Approved by"),
     "activated_by": ("启用人", "Activated by"),
     "retired_by": ("停用人", "Retired by"),
     "warnings": ("警告", "Warnings"),
@@ -164,8 +167,8 @@ T: dict[str, tuple[str, str]] = {
     "status_changes": ("状态变化", "Status changes"),
     "amount_changes": ("金额变化", "Amount changes"),
     "actions": ("操作", "Actions"),
-    "propose": ("提交审批", "Propose"),
-    "approve": ("批准", "Approve"),
+    "propose": ("提交审核", "Propose"),
+    "approve": ("审核通过", "Approve"),
     "activate": ("启用", "Activate"),
     "retire": ("停用（回退）", "Retire (roll back)"),
     "from_year": ("起始年度", "From year"),
@@ -174,16 +177,16 @@ T: dict[str, tuple[str, str]] = {
     "replaces": ("同时替换的生效版本", "Replaces active revisions"),
     "reason_required": ("理由（必填，记入审计链）", "Reason (required, recorded in the audit trail)"),
     "maker_checker": (
-        "审批人不能是上传或提交此版本的人（双人复核）。",
+        "审核人不能是上传或提交此版本的人（双人复核）。",
         "The approver must not be whoever uploaded or proposed this revision (maker-checker).",
     ),
     "rollback_help": (
-        "回退：由维护人员重新提交已停用的旧版本，再由另一位审批人员批准并启用（可替换当前版本）。",
+        "回退：由政策维护人员重新提交已停用的旧版本，再由另一位审核人员审核通过并启用（可替换当前版本）。",
         "Roll back: a maintainer proposes the retired revision again; "
         "another approver approves and activates it (replacing the current one).",
     ),
-    "done_propose": ("已提交审批。", "Proposed."),
-    "done_approve": ("已批准。", "Approved."),
+    "done_propose": ("已提交审核。", "Proposed."),
+    "done_approve": ("已审核通过。", "Approved."),
     "done_activate": ("已启用。", "Activated."),
     "done_retire": ("已停用。", "Retired."),
     "no_actions": ("您的角色在此状态下没有可用操作。", "Your role has no action for this state."),
@@ -204,7 +207,7 @@ T: dict[str, tuple[str, str]] = {
     "job_state_running": ("运行中", "running"),
     "job_state_succeeded": ("已完成", "succeeded"),
     "job_state_failed": ("失败", "failed"),
-    "result_json": ("结果 JSON", "Result JSON"),
+    "result_json": ("结果数据", "Result JSON"),
     # errors
     "err_title": ("出错了", "Something went wrong"),
     "err_403": ("您的角色不能进行此操作。", "Your role may not do this."),
@@ -214,11 +217,449 @@ T: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+    # accounts (service/web/accounts.py)
+    "username": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "sign_in_help": (
+        "请输入系统管理员为您开设的用户名和密码。连续输错多次后，账户将被暂时锁定。",
+        "Enter the user name and password your administrator gave you. "
+        "After repeated failures the account is locked for a while.",
+    ),
+    "sign_in_failed": (
+        "用户名或密码不正确，或该账户因连续输错已被暂时锁定，请稍后再试。",
+        "The user name or password is wrong, or the account is locked for a while after repeated failures; "
+        "try again later.",
+    ),
+    "sign_out_everywhere": ("在所有设备上退出", "Sign out everywhere"),
+    "admin": ("用户管理", "Users"),
+    "home_admin": (
+        "开设、停用用户，重置密码，查看和撤销访问令牌。",
+        "Create and disable users, reset passwords, see and revoke API tokens.",
+    ),
+    "users": ("用户", "Users"),
+    "no_users": ("还没有用户。", "No users yet."),
+    "create_user": ("开设用户", "Create a user"),
+    "password_help": ("至少 10 个字符。", "At least 10 characters."),
+    "new_password": ("新密码", "New password"),
+    "reset_password": ("重置密码", "Reset password"),
+    "change_role": ("更改角色", "Change role"),
+    "disable": ("停用", "Disable"),
+    "enable": ("启用", "Enable"),
+    "user_active": ("正常", "active"),
+    "user_disabled": ("已停用", "disabled"),
+    "user_locked": ("暂时锁定", "locked"),
+    "last_sign_in": ("最近登录", "Last sign-in"),
+    "api_tokens": ("访问令牌（接口用）", "API tokens"),
+    "no_tokens": ("没有访问令牌。", "No API tokens."),
+    "token_name": ("令牌名称", "Token name"),
+    "token_owner": ("所属用户", "Belongs to"),
+    "minted_by": ("创建人", "Minted by"),
+    "expires": ("到期时间", "Expires"),
+    "never": ("不到期", "never"),
+    "revoke": ("撤销", "Revoke"),
+    "done_user_created": ("已开设用户。", "User created."),
+    "done_user_disable": ("已停用用户，其会话已全部结束。", "User disabled; all their sessions ended."),
+    "done_user_enable": ("已重新启用用户。", "User enabled."),
+    "done_user_password": ("已重置密码，该用户的会话已全部结束。", "Password reset; all the user's sessions ended."),
+    "done_user_role": ("已更改角色。", "Role changed."),
+    "done_token_revoked": ("已撤销令牌。", "Token revoked."),
+    # the audit records browser (service/web/audit_browser.py)
+    "audit_records": ("审计记录", "Audit records"),
+    "audit_record": ("审计记录", "Audit record"),
+    "subject": ("对象", "Subject"),
+    "action": ("操作", "Action"),
+    "what": ("事项", "What"),
+    "open": ("查看", "Open"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_xlsx": ("导出 Excel", "Export xlsx"),
+    "no_records": ("没有符合条件的审计记录。", "No audit records match."),
+    "input_summary": ("输入摘要", "Input summary"),
+    "result_summary": ("结果摘要", "Result summary"),
+    "chain_position": ("在审计链中的位置", "Position in the chain"),
+    "previous_record": ("上一条记录", "Previous record"),
+    "prev_hash": ("上一条的校验值", "Previous record's hash"),
+    "hash_ok": ("本条校验值与内容相符。", "This record's hash matches its content."),
+    "hash_bad": (
+        "本条校验值与内容不符：记录已被改动！",
+        "This record's hash does NOT match its content: it was edited!",
+    ),
+    "link_ok": ("与上一条记录衔接无误。", "It follows the previous record."),
+    "link_bad": (
+        "与上一条记录衔接不上：有记录被删除、插入或调换！",
+        "It does NOT follow the previous record: records were removed, inserted or reordered!",
+    ),
+    "first_record": ("（链上第一条）", "(the first record)"),
+    "chain_breaks_at": ("审计链在此处断开：", "The chain breaks here:"),
+    "open_bad_record": ("查看出问题的记录", "Open the record where it breaks"),
+    "versions": ("程序版本", "Software versions"),
+    "whole_day_help": ("按北京时间整日筛选。", "Whole days, Beijing time."),
+    "actor_help": ("用户名或令牌名的一部分。", "Part of a user or token name."),
+    "any_action": ("（全部操作）", "(any action)"),
+    "role_none": ("（未登录）", "(not signed in)"),
+    "role_system": ("系统", "system"),
+    # result totals (service/web/result_totals.py)
+    "no_envelope": ("未给出", "not given"),
+    "yuan": ("元", "yuan"),
+    "totals_by_action": ("按处理方式合计", "Totals by action"),
+    "lines_unit": ("个项目", "lines"),
+    "totals_by_action_help": (
+        "压减：按政策压减的金额（含只减不增封顶、按绩效拨付）；取消、不予纳入：这些项目的申报数；"
+        "收回统筹：收回的资金；优先保障：用收回统筹资金安排的金额（项目数含标记为优先保障的项目）。",
+        "Cut: amounts cut by the policies (caps and performance shares included); cancel, exclude: the requests "
+        "of those lines; reclaim: the money reclaimed; protect: what the pool funded (lines flagged priority counted).",
+    ),
+    "reserve_and_pool": ("未安排财力与收回统筹资金", "Reserve and pool"),
+    "reserve_envelope": ("未安排财力（财力可安排数中未安排的部分）", "Reserve (envelope not allocated)"),
+    "reclaimed_total": ("收回统筹资金", "Reclaimed into the pool"),
+    "from_pool": ("用收回统筹资金安排", "Allocated from the pool"),
+    "reserve_pool": ("收回统筹资金结余", "Pool not allocated"),
+    "reserve_help": (
+        "财力可安排数按保障档次从第0档起依次安排，某一档不够时按比例分配，后面的档次不再安排；"
+        "安排后剩下的是未安排财力。收回统筹资金来自各项目收回的资金，再用于弥补急需项目的缺口，剩下的是结余。",
+        "The envelope funds tiers in order from tier 0; the first tier that does not fit shares what is left pro "
+        "rata and later tiers get nothing; what remains is the reserve. The pool is the money reclaimed from lines; "
+        "it funds the shortfalls of urgent lines, and what remains of it is the pool's reserve.",
+    ),
+    "over_envelope": ("本次建议数超过财力可安排数：", "The recommendations exceed the envelope by "),
+    "over_envelope_help": (
+        "为什么建议数可能超过财力可安排数：用收回统筹资金安排的金额不占财力可安排数，"
+        "因此建议数合计 = 财力可安排数内安排的金额 + 用收回统筹资金安排的金额。",
+        "Why the recommendations may exceed the envelope: what the pool funds is on top of the envelope, so "
+        "the recommended total = what the envelope funds + what the pool funds.",
+    ),
+    "totals_by_department": ("按部门合计", "Totals by department"),
+    "change_rate": ("变化率", "Change rate"),
+    "totals_by_tier": ("按保障档次合计", "Totals by tier"),
+    "lines_count": ("项目数", "Lines"),
+    "no_tier": ("未分档", "no tier"),
+    "result_lines": ("各项目测算结果", "Result by line"),
+    "skip_to_main": ("跳到正文", "Skip to the content"),
+    "navigation": ("主菜单", "Main menu"),
+    "user_created_by": ("开设人", "Created by"),
+    "colon": ("：", ": "),
+    "diff_policy_added": ("新增政策：", "Policy added: "),
+    "diff_policy_removed": ("删除政策：", "Policy removed: "),
+    "diff_parameter": ("参数", "parameter "),
+    "diff_precedence": ("优先顺序", "precedence"),
+    "diff_rule_changed": (
+        "有规则的条件或动作改变（见技术细节）",
+        "a rule's condition or action changed (see the technical details)",
+    ),
+    # error pages: the service's codes in words (the service's own message is under 技术细节)
+    "technical_details": ("技术细节（供系统管理员参考）", "Technical details"),
+    "fields_with_problems": ("有问题的项：", "Fields with a problem: "),
+    "err_status_401": ("请先登录。", "Please sign in."),
+    "err_status_403": ("您的角色不能进行此操作。", "Your role may not do this."),
+    "err_status_404": ("找不到该页面或记录。", "There is no such page or record."),
+    "err_status_409": ("当前状态下不能进行此操作。", "This cannot be done in the current state."),
+    "err_status_413": ("提交的内容太大。", "What was sent is too large."),
+    "err_status_422": ("填写的内容有问题，请检查后重试。", "Something entered is not right; check and try again."),
+    "err_status_429": ("操作太频繁，请稍后再试。", "Too many requests; try again shortly."),
+    "err_status_500": (
+        "系统内部出错，请联系系统管理员。",
+        "Something failed inside the service; tell your administrator.",
+    ),
+    "err_status_503": ("数据库暂时无法访问，请稍后再试。", "The database is unreachable; try again shortly."),
+    "err_code_same_person": (
+        "审核人不能是上传或提交此版本的人（双人复核），请由另一位审核人员审核。",
+        "Whoever uploaded or proposed this revision cannot approve it (maker-checker); another approver must.",
+    ),
+    "err_code_invalid_transition": (
+        "此版本当前的状态不允许这一步操作。",
+        "The revision's state does not allow this step.",
+    ),
+    "err_code_effective_years_overlap": (
+        "启用年度与另一生效版本重叠：请停用该版本、缩小年度范围，或选择同时替换。",
+        "The years overlap another active revision: retire it, narrow the years, or replace it.",
+    ),
+    "err_code_revision_exists": ("该版本已经存在。", "This revision exists already."),
+    "err_code_own_account": (
+        "不能更改或停用自己的账户，请由另一位系统管理员操作。",
+        "You cannot change or disable your own account.",
+    ),
+    "err_code_user_exists": ("该用户名已被使用（不区分大小写）。", "That user name is taken (regardless of case)."),
+    "err_code_user_disabled": ("该用户已停用。", "That user is disabled."),
+    "err_code_token_exists": ("同名的访问令牌已存在。", "A token with that name exists."),
+    "err_code_invalid_input": ("填写的内容有问题，请检查后重试。", "Something entered is not right."),
+    "err_code_invalid_file": (
+        "上传的文件有问题，请按技术细节修改后重新上传。",
+        "The uploaded file has problems; fix them and upload again.",
+    ),
+    "err_code_invalid_number": ("请填写整数。", "Enter a whole number."),
+    "err_code_invalid_date": ("请按 年-月-日 填写日期。", "Enter a date as YYYY-MM-DD."),
+    "err_code_not_found": ("找不到该页面或记录。", "There is no such page or record."),
+    "err_code_simulation_not_finished": ("模拟尚未完成。", "The simulation has not finished."),
+    "err_code_simulation_failed": ("模拟失败。", "The simulation failed."),
+    "run_source": ("测算（数据来源）", "Run (data source)"),
+    "uploaded_data": ("上传的数据", "uploaded data"),
+    "department_placeholder": ("部门名称或编号", "department name or id"),
+    "department_ambiguous": ("有多个部门名称包含所填文字，请选择其一：", "Several departments match; pick one: "),
+    "impact_requested": ("申报数", "Requested"),
+    "impact_recommended": ("建议数", "Recommended"),
+    "impact_cut": ("压减", "Cut"),
+    "impact_reclaimed": ("收回统筹资金", "Reclaimed"),
+    "impact_reserve": ("未安排财力与统筹结余", "Reserve"),
+    "input_data": ("输入数据（原样）", "Input data (as recorded)"),
 }
+
+# What each audit action is called (service/audit.py records them as codes).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "recommendation": ("测算", "recommendation run"),
+    "replay": ("复核重算", "replay"),
+    "dataset.import": ("导入申报数据", "dataset import"),
+    "ruleset.install": ("安装随附规则集", "ruleset installed"),
+    "ruleset.draft": ("上传规则集版本（草稿）", "ruleset revision uploaded (draft)"),
+    "ruleset.proposed": ("上传规则集版本并提交审核", "ruleset revision uploaded and proposed"),
+    "ruleset.propose": ("提交审核", "ruleset proposed"),
+    "ruleset.approve": ("审核通过", "ruleset approved"),
+    "ruleset.return": ("退回", "ruleset returned"),
+    "ruleset.activate": ("启用规则集版本", "ruleset activated"),
+    "ruleset.retire": ("停用规则集版本", "ruleset retired"),
+    "simulation.start": ("启动模拟", "simulation started"),
+    "simulation.finish": ("模拟完成", "simulation finished"),
+    "simulation.fail": ("模拟失败", "simulation failed"),
+    "token.create": ("创建访问令牌", "token created"),
+    "token.revoke": ("撤销访问令牌", "token revoked"),
+    "user.create": ("开设用户", "user created"),
+    "user.disable": ("停用用户", "user disabled"),
+    "user.enable": ("启用用户", "user enabled"),
+    "user.reset_password": ("重置密码", "password reset"),
+    "user.role_change": ("更改角色", "role changed"),
+    "user.sign_in": ("登录", "signed in"),
+    "user.sign_in_failed": ("登录失败", "sign-in failed"),
+    "user.lock": ("账户锁定", "account locked"),
+    "user.sign_out": ("退出", "signed out"),
+}
+
+# The field names of audit inputs and results, as a person reads them.
+FIELDS: dict[str, tuple[str, str]] = {
+    "name": ("名称", "name"),
+    "role": ("角色", "role"),
+    "owner": ("所属用户", "belongs to"),
+    "minted_by": ("创建人", "minted by"),
+    "expires_at": ("到期时间", "expires"),
+    "created": ("已创建", "created"),
+    "revoked": ("已撤销", "revoked"),
+    "disabled": ("已停用", "disabled"),
+    "sessions_ended": ("结束的会话数", "sessions ended"),
+    "before": ("原角色", "before"),
+    "failures": ("连续失败次数", "failures in a row"),
+    "locked_until": ("锁定至", "locked until"),
+    "everywhere": ("所有设备", "everywhere"),
+    "reason": ("理由", "reason"),
+    "ruleset_id": ("规则集", "ruleset"),
+    "revision": ("版本", "revision"),
+    "state": ("状态", "state"),
+    "warnings": ("警告数", "warnings"),
+    "proposed_by": ("提交人", "proposed by"),
+    "dataset_id": ("数据集编号", "dataset id"),
+    "decision_id": ("测算编号", "run id"),
+    "fiscal_year": ("预算年度", "fiscal year"),
+    "envelope": ("财力可安排数", "envelope"),
+    "ruleset": ("规则集", "ruleset"),
+    "lines": ("项目行数", "lines"),
+    "summary": ("汇总", "summary"),
+    "departments": ("部门数", "departments"),
+    "projects": ("项目数", "projects"),
+    "source": ("来源", "source"),
+    "digest": ("校验值", "digest"),
+    "identical": ("复核结果一致", "identical"),
+    "differences": ("差异", "differences"),
+    "scenario": ("情景", "scenario"),
+    "scenario_id": ("情景", "scenario"),
+    "job_id": ("任务编号", "job id"),
+    "error": ("错误", "error"),
+    "from_year": ("起始年度", "from year"),
+    "to_year": ("截止年度", "to year"),
+    "replaces": ("替换的版本", "replaces"),
+    "years": ("年度", "years"),
+    "rows": ("行数", "rows"),
+    "points": ("测算点数", "points"),
+    "password": ("密码", "password"),
+    "since": ("起始时间", "since"),
+    "until": ("截止时间", "until"),
+    "offset": ("页码", "page"),
+    "file": ("文件", "file"),
+    "files": ("文件", "files"),
+    "body": ("提交的内容", "body"),
+}
+VALUE_WORDS: dict[str, tuple[str, str]] = {"true": ("是", "yes"), "false": ("否", "no"), "—": ("—", "—")}
 
 
 def translate(lang: str, key: str) -> str:
     pair = T.get(key)
     if pair is None:
         return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def when_text(value: Any, lang: str, zone: str = "Asia/Shanghai") -> str:
+    """A stored moment (aware datetime, naive UTC, or ISO text) in ``zone``: 2026年11月29日 14:05 in Chinese."""
+    if value is None or value == "":
+        return ""
+    moment: datetime
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        return str(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+    if lang == "en":
+        return local.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
+
+
+def action_label(lang: str, action: str) -> str:
+    pair = ACTIONS.get(action)
+    if pair is None:  # a new action nobody named yet: its words, not its code
+        return action.replace(".", " ").replace("_", " ")
+    return pair[1] if lang == "en" else pair[0]
+
+
+def field_label(lang: str, key: str) -> str:
+    pair = FIELDS.get(key)
+    if pair is None:
+        return key.replace("_", " ")
+    return pair[1] if lang == "en" else pair[0]
+
+
+def value_text(lang: str, key: str, value: str, zone: str = "Asia/Shanghai") -> str:
+    """A summarized value as a person reads it: roles, states, yes/no and moments in words."""
+    if key.endswith("_at") or key.endswith("_until"):
+        return when_text(value, lang, zone) or value
+    if key == "role" or key == "before":
+        return translate(lang, f"role_{value}") if f"role_{value}" in T else value
+    if key == "state" and f"state_{value}" in T:
+        return translate(lang, f"state_{value}")
+    words = VALUE_WORDS.get(value)
+    if words is not None:
+        return words[1] if lang == "en" else words[0]
+    return value
+
+
+# The codes of results, rulesets and jobs as a person reads them (GLOSSARY.md): ``TERMS[group][code]``.
+TERMS: dict[str, dict[str, tuple[str, str]]] = {
+    "status": {
+        "funded": ("全额安排", "funded"),
+        "reduced": ("核减", "reduced"),
+        "excluded": ("不予纳入", "excluded"),
+        "cancelled": ("取消", "cancelled"),
+    },
+    "outcome": {
+        "applied": ("已适用", "applied"),
+        "superseded": ("被在先规则取代", "superseded"),
+        "waived": ("保障类豁免", "waived"),
+    },
+    "action": {
+        "cut": ("压减", "cut"),
+        "cancel": ("取消", "cancel"),
+        "exclude": ("不予纳入", "exclude"),
+        "cap": ("只减不增封顶", "cap"),
+        "reclaim": ("收回统筹", "reclaim"),
+        "protect": ("优先保障", "protect"),
+        "performance_share": ("按绩效拨付", "performance share"),
+        "flag": ("标记", "flag"),
+        "set_tier": ("确定保障档次", "set tier"),
+        "allocate_from_pool": ("统筹资金安排", "from the pool"),
+        "allocate": ("按档次安排", "allocation"),
+    },
+    "flag": {
+        "improvement-required": ("督促整改", "improvement required"),
+        "priority": ("优先保障", "priority"),
+        "department-tilt": ("部门倾斜", "department tilt"),
+        "possible-duplicate": ("疑似交叉重复", "possible duplicate"),
+        "fragmented": ("碎片化", "fragmented"),
+        "no-baseline": ("缺上年基数", "no baseline"),
+        "no-department-score": ("缺部门整体评价得分", "no department score"),
+        "no-target-review": ("未经目标评审", "no target review"),
+        "protected-review": ("保障类项目须说明并整改", "protected: explain and improve"),
+        "targets-disclosed-late": ("绩效目标公开滞后", "targets disclosed late"),
+        "targets-not-disclosed": ("绩效目标未公开", "targets not disclosed"),
+        "report-disclosed-late": ("自评报告公开滞后", "report disclosed late"),
+        "report-not-disclosed": ("自评报告未公开", "report not disclosed"),
+    },
+    "kind": {
+        "project": ("项目支出", "project"),
+        "public_operating": ("公用经费", "public operating"),
+        "three_public": ("“三公”经费", "three public"),
+    },
+    "protection": {
+        "basic_livelihood": ("保基本民生", "basic livelihood"),
+        "wages": ("保工资", "wages"),
+        "operations": ("保运转", "operations"),
+        "statutory": ("法定支出", "statutory"),
+        "matching": ("上级配套", "matching"),
+    },
+    "subject": {
+        "project_lines": ("项目支出", "project lines"),
+        "departments": ("部门", "departments"),
+    },
+}
+
+
+def term(group: str, code: Any, lang: str = "zh") -> str:
+    """A code in words (``term('flag', 'priority')`` → 优先保障); combined actions joined with 、."""
+    if code is None:
+        return "—"
+    if group == "tier":
+        if lang == "en":
+            return f"tier {code}"
+        return "第0档（基本支出和保障类）" if code == 0 else f"第{code}档"
+    text = str(code)
+    if group == "action" and "+" in text:
+        return ("、" if lang != "en" else " + ").join(term(group, part, lang) for part in text.split("+"))
+    pair = TERMS.get(group, {}).get(text)
+    if pair is None:
+        return text.replace("_", " ").replace("-", " ")
+    return pair[1] if lang == "en" else pair[0]
+
+
+def error_words(lang: str, message: str, code: str | None, status: int) -> tuple[str, bool]:
+    """What an error page says, and whether the service's own message must be shown under 技术细节."""
+    if message in T:
+        return translate(lang, message), False
+    if lang == "en":
+        return message, False
+    for key in (f"err_code_{code}", f"err_status_{status}"):
+        if key in T:
+            return translate(lang, key), True
+    return translate(lang, "err_title"), True
+
+
+# The service's own actors (not people): named in words where a person reads who did something.
+SERVICE_ACTORS: dict[str, tuple[str, str]] = {
+    "console": ("服务器命令行", "server console"),
+    "cli": ("服务器命令行", "server console"),
+    "system": ("系统", "system"),
+    "simulation-worker": ("模拟任务进程", "simulation worker"),
+}
+
+
+def who(name: str, lang: str = "zh") -> str:
+    pair = SERVICE_ACTORS.get(name)
+    if pair is None:
+        return name
+    return pair[1] if lang == "en" else pair[0]
+
+
+# Where a dataset came from, when the service (not a file name) says so.
+SOURCES: dict[str, tuple[str, str]] = {
+    "request body": ("接口提交的数据", "sent over the API"),
+    "": ("上传的数据", "uploaded data"),
+}
+
+
+def source_text(source: str | None, lang: str = "zh") -> str:
+    pair = SOURCES.get(source or "")
+    if pair is None:
+        return str(source)
     return pair[1] if lang == "en" else pair[0]

@@ -17,10 +17,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -30,15 +31,15 @@ from service.app import rulesets as rulesets
 from service.app import simulations as simulations
 from service.app.error_table import http_status
 from service.app.errors import AppError, BudgetRulesError, InvalidInput, Unauthenticated
-from service.app.tokens import authenticate
 from service.io.readers import InputFileError
 from service.policyfiles import DEFAULT_RULESET
 from service.simulation.report import REPORT_CSP
 from service.storage.db import as_utc
 from service.storage.repositories.decisions import DecisionFilter
-from service.web import views
+from service.web import i18n, result_totals, runs, views
 from service.web.i18n import LANGS, translate
 from service.web.session import (
+    ADMINS,
     APPROVERS,
     AUDITORS,
     COMPILER,
@@ -48,7 +49,6 @@ from service.web.session import (
     LANG_COOKIE,
     MAINTAINERS,
     RULESET_READERS,
-    SESSION_COOKIE,
     SIMULATION_READERS,
     SIMULATION_RUNNERS,
     LoginRequired,
@@ -93,15 +93,21 @@ def _money(value: Any) -> str:
         return "" if value is None else str(value)
 
 
-def _when(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+@pass_context
+def _when(context: Any, value: Any) -> str:
+    """A moment in the reader's time zone (the ``timezone`` setting, Beijing time by default)."""
+    state = context.get("request").app.state.budget_rules if context.get("request") is not None else None
+    return i18n.when_text(value, context.get("lang", "zh"), state.settings.timezone if state else "Asia/Shanghai")
 
 
 env.filters["money"] = _money
+env.globals["term"] = i18n.term  # codes in words (GLOSSARY.md): term('flag', code, lang)
+env.globals["policy_title"] = result_totals.policy_title
+env.globals["parameter_label"] = result_totals.parameter_label
+env.globals["error_words"] = i18n.error_words
+env.globals["field_label"] = i18n.field_label
+env.globals["who"] = i18n.who
+env.filters["source"] = i18n.source_text
 env.filters["when"] = _when
 env.filters["pretty"] = lambda value: json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
@@ -123,6 +129,8 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
         items.append(("/ui/rulesets", "rulesets"))
     if viewer.may(SIMULATION_READERS):
         items.append(("/ui/simulations", "simulations"))
+    if viewer.may(ADMINS):
+        items.append(("/ui/admin", "admin"))
     return items
 
 
@@ -186,11 +194,14 @@ def _web_error(error: BudgetRulesError | InputFileError) -> WebError:
     """The error page for a use case's error: the status of service.app.error_table, the problems as lines."""
     status = http_status(error) or 500
     if isinstance(error, AppError):
-        return WebError(status, error.message, [str(d.get("message", d)) for d in error.details])
+        return WebError(status, error.message, [str(d.get("message", d)) for d in error.details], code=error.code)
     if isinstance(error, InvalidInput):
-        return WebError(status, f"{len(error.problems)} problem(s)", [views.problem_text(p) for p in error.problems])
+        details = [views.problem_text(p) for p in error.problems]
+        fields = [str(p.loc[-1]) for p in error.problems if p.loc]
+        return WebError(status, f"{len(details)} problem(s)", details, code="invalid_input", fields=fields)
     if isinstance(error, InputFileError):
-        return WebError(status, f"{len(error.problems)} problem(s) in the uploaded file(s)", list(error.problems))
+        message = f"{len(error.problems)} problem(s) in the uploaded file(s)"
+        return WebError(status, message, list(error.problems), code="invalid_file")
     return WebError(status, str(error))
 
 
@@ -221,7 +232,7 @@ def _int(text: str, name: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise WebError(422, f"{name}: must be a whole number") from None
+        raise WebError(422, f"{name}: must be a whole number", code="invalid_number", fields=[name]) from None
 
 
 # ------------------------------------------------------------------ sign-in, home, language
@@ -235,48 +246,6 @@ def root() -> RedirectResponse:
 @router.get("/ui")
 def ui_root() -> RedirectResponse:
     return _redirect("/ui/")
-
-
-@router.get("/ui/login")
-def login_page(request: Request, next: str = "/ui/") -> HTMLResponse:
-    return render(request, "login.html", next=_safe_next(next), failed=False)
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/ui/") and "//" not in target and "\\" not in target else "/ui/"
-
-
-@router.post("/ui/login")
-async def login(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=5)
-    token = _text(form, "token")
-    target = _safe_next(_text(form, "next") or "/ui/")
-    state = state_of(request)
-
-    def check() -> bool:
-        try:
-            with state.db.transaction() as session:
-                authenticate(session, token)
-        except Unauthenticated:
-            return False
-        return True
-
-    if not token or not await run_in_threadpool(check):
-        return render(request, "login.html", status=401, next=target, failed=True)
-    response = _redirect(target)
-    secure = request.url.scheme == "https"
-    response.set_cookie(SESSION_COOKIE, token, path="/", httponly=True, samesite="strict", secure=secure)
-    return response
-
-
-@router.post("/ui/logout")
-async def logout(request: Request) -> Response:
-    viewer = viewer_of(request)
-    if viewer is not None:
-        await _form(request, viewer)
-    response = _redirect("/ui/login")
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    return response
 
 
 @router.get("/ui/")
@@ -340,7 +309,7 @@ def _date(text: str, name: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise WebError(422, f"{name}: must be a date (YYYY-MM-DD)") from None
+        raise WebError(422, f"{name}: must be a date (YYYY-MM-DD)", code="invalid_date", fields=[name]) from None
 
 
 @router.get("/ui/decisions")
@@ -349,17 +318,21 @@ def decision_list(request: Request) -> HTMLResponse:
     state = state_of(request)
     q = request.query_params
     since, until = _date(q.get("since", ""), "since"), _date(q.get("until", ""), "until")
+    zone = ZoneInfo(state.settings.timezone)  # whole days as the reader counts them (Beijing time)
+    department, candidates = runs.resolve_department(state, (q.get("department") or "")[:100])
     filters = DecisionFilter(
-        as_utc(datetime.combine(since, time())) if since else None,
-        as_utc(datetime.combine(until + timedelta(days=1), time())) if until else None,
+        as_utc(datetime.combine(since, time(), tzinfo=zone)) if since else None,
+        as_utc(datetime.combine(until + timedelta(days=1), time(), tzinfo=zone)) if until else None,
         q.get("actor") or None,
         q.get("ruleset") or None,
         _int(q.get("fiscal_year", ""), "fiscal_year"),
-        q.get("department") or None,
+        department,
     )
     offset = max(0, _int(q.get("offset", ""), "offset") or 0)
     with shown():
         rows, total = decisions.list_decisions(state, filters, PAGE_SIZE, offset)
+        summaries = runs.describe(state, rows)
+        names = runs.department_names(state)
     kept = [(k, v) for k, v in q.multi_items() if k not in ("offset", "lang") and v]
     prev_url = f"?{urlencode([*kept, ('offset', max(0, offset - PAGE_SIZE))])}" if offset > 0 else None
     next_url = f"?{urlencode([*kept, ('offset', offset + PAGE_SIZE)])}" if offset + PAGE_SIZE < total else None
@@ -367,6 +340,9 @@ def decision_list(request: Request) -> HTMLResponse:
         request,
         "decisions.html",
         rows=rows,
+        summaries=summaries,
+        department_names=sorted(set(names.values())),
+        candidates=candidates,
         total=total,
         offset=offset,
         q=q,
@@ -389,6 +365,7 @@ def _decision_page(request: Request, viewer: Viewer, decision_id: str, replay: d
         result=result,
         input_doc=json.loads(row.input_json),
         table=views.result_table(result),
+        totals=result_totals.of(result),
         replay=replay,
         may_replay=viewer.may(AUDITORS),
     )
@@ -437,14 +414,6 @@ def decision_xlsx(request: Request, decision_id: str) -> Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-@router.get("/ui/audit")
-def audit_page(request: Request) -> HTMLResponse:
-    need(request, AUDITORS)
-    with shown():
-        verification, head = views.verify_chain(state_of(request))
-    return render(request, "audit.html", verification=verification, head=head)
 
 
 # ------------------------------------------------------------------ 3. rulesets

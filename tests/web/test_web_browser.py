@@ -1,10 +1,11 @@
 """The web pages in a real browser against a real server (docs/web.md).
 
 A module fixture starts ``budget-rules serve`` on a free 127.0.0.1 port with a temporary SQLite database
-and creates one token per role with ``budget-rules token create``; Debian's Chromium (Playwright with
-``executable_path``, never a downloaded browser) walks every page. Each page is checked for console
-errors and for requests leaving the server (every asset is local). Screenshots of each page, at
-1280×800 and one at 390 px wide, are written to docs/screenshots/.
+and creates one user per role with ``budget-rules user create --password-stdin`` (and an API token
+belonging to each with ``budget-rules token create --user``); people sign in with the password form.
+Debian's Chromium (Playwright with ``executable_path``, never a downloaded browser) walks every page.
+Each page is checked for console errors and for requests leaving the server (every asset is local).
+Screenshots of each page, at 1280×800 and one at 390 px wide, are written to docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -52,8 +54,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+PASSWORD = "browser test password"
+USERS = {
+    "compiler": "lin.compiler",
+    "auditor": "zhao.auditor",
+    "maintainer": "wang.maintainer",
+    "approver": "chen.approver",
+    "analyst": "li.analyst",
+    "admin": "sun.admin",
+}
+
+
+def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        [str(CLI), *args], env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -77,13 +92,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "BUDGET_RULES_AUDIT_SECRET": SECRET,
         "BUDGET_RULES_ENVIRONMENT": "test",
     }
-    tokens = {
-        "compiler": _cli(env, "token", "create", "--name", "lin.compiler", "--role", "compiler"),
-        "auditor": _cli(env, "token", "create", "--name", "zhao.auditor", "--role", "auditor"),
-        "maintainer": _cli(env, "token", "create", "--name", "wang.maintainer", "--role", "maintainer"),
-        "approver": _cli(env, "token", "create", "--name", "chen.approver", "--role", "approver"),
-        "analyst": _cli(env, "token", "create", "--name", "li.analyst", "--role", "analyst"),
-    }
+    tokens = {}
+    for role, name in USERS.items():
+        _cli(env, "user", "create", "--name", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        tokens[role] = _cli(env, "token", "create", "--name", f"{name}.api", "--role", role, "--user", name)
     port = _free_port()
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
@@ -164,11 +176,12 @@ def open_page(browser: Any, server: Server, width: int = 1280, height: int = 800
     return watched
 
 
-def sign_in(w: Watched, token: str) -> None:
+def sign_in(w: Watched, role: str) -> None:
     w.page.goto(f"{w.base}/ui/")
     assert "/ui/login" in w.page.url
-    w.page.fill("#token", token)
-    w.page.click("button[type=submit]")
+    w.page.fill("#username", USERS[role])
+    w.page.fill("#password", PASSWORD)
+    w.page.click("main button[type=submit]")
     w.page.wait_for_url(f"{w.base}/ui/")
 
 
@@ -215,14 +228,16 @@ def test_sign_in_and_language(server: Server, browser: Any) -> None:
     assert w.page.url.startswith(f"{server.base}/ui/login")
     assert "登录" in w.page.inner_text("h1")
     w.shot("01-sign-in")
-    w.page.fill("#token", "br_not-a-token")
-    w.page.click("button[type=submit]")
-    assert "令牌无效" in w.page.inner_text("main")
+    w.page.fill("#username", USERS["compiler"])
+    w.page.fill("#password", "not the password")
+    w.page.click("main button[type=submit]")
+    assert "用户名或密码不正确" in w.page.inner_text("main")
     w.check(allowed_statuses=(401,))
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     cookies = {c["name"]: c for c in w.page.context.cookies()}
     assert cookies["br_session"]["httpOnly"] and cookies["br_session"]["sameSite"] == "Strict"
-    assert server.tokens["compiler"] not in w.page.url
+    assert PASSWORD not in cookies["br_session"]["value"]
+    assert all(token not in cookies["br_session"]["value"] for token in server.tokens.values())
     w.page.click("a.lang")
     assert "Welcome" in w.page.inner_text("h1")
     w.page.goto(f"{server.base}/ui/")  # the choice is remembered in a cookie
@@ -236,7 +251,7 @@ def test_sign_in_and_language(server: Server, browser: Any) -> None:
 
 def test_compiler_recommends_from_csv_and_reads_the_result(server: Server, browser: Any, tmp_path: Path) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     w.page.click("nav >> text=预算建议")
     request = small_request(5)
     (tmp_path / "departments.csv").write_bytes(b"\xef\xbb\xbf" + csv_text(request["departments"]))
@@ -292,7 +307,7 @@ def test_compiler_recommends_from_csv_and_reads_the_result(server: Server, brows
 
     # readable at 390 px wide
     mobile = open_page(browser, server, width=390, height=844)
-    sign_in(mobile, server.tokens["compiler"])
+    sign_in(mobile, "compiler")
     mobile.page.goto(w.page.url)
     mobile.page.locator("tbody.line").nth(0).locator("button.expand").click()
     mobile.page.evaluate("document.getElementById('result-filters').scrollIntoView()")
@@ -305,7 +320,7 @@ def test_compiler_recommends_from_csv_and_reads_the_result(server: Server, brows
 
 def test_roles_are_refused_pages_and_posts(server: Server, browser: Any, decision_id: str) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["analyst"])
+    sign_in(w, "analyst")
     assert "预算建议" not in w.page.inner_text("nav")
     response = w.page.goto(f"{server.base}/ui/recommend")
     assert response is not None and response.status == 403
@@ -317,8 +332,8 @@ def test_roles_are_refused_pages_and_posts(server: Server, browser: Any, decisio
 
 def test_auditor_lists_decisions_replays_and_verifies(server: Server, browser: Any, decision_id: str) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["auditor"])
-    w.page.click("nav >> text=决定与审计")
+    sign_in(w, "auditor")
+    w.page.click("nav >> text=测算结果")
     assert w.page.locator("#decision-table tbody tr").count() >= 1
     w.page.fill("input[name=department]", "D006")
     w.page.click("#decision-filters button[type=submit]")
@@ -362,7 +377,7 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
 
     # the proposer (maintainer) sees no approve button, and a forged approval is refused
     maker = open_page(browser, server)
-    sign_in(maker, server.tokens["maintainer"])
+    sign_in(maker, "maintainer")
     maker.page.click("nav >> text=规则集")
     maker.shot("09-rulesets")
     maker.page.click("text=wuding-county")
@@ -378,9 +393,9 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
 
     # a different person (approver) reads the diff, previews the impact, approves and activates
     checker = open_page(browser, server)
-    sign_in(checker, server.tokens["approver"])
+    sign_in(checker, "approver")
     checker.page.goto(page_url)
-    assert "fragment_below" in checker.page.inner_text("#diff")
+    assert "计入碎片化" in checker.page.inner_text("#diff-lines")  # the parameter, by its description
     checker.page.fill("#impact-dataset", dataset_id)
     checker.page.click("#run-impact")
     assert checker.page.locator("#impact-result").is_visible()
@@ -413,7 +428,7 @@ def test_maker_checker_approval_through_the_pages(server: Server, browser: Any, 
 
 def test_analyst_runs_a_simulation_and_opens_its_report(server: Server, browser: Any, dataset_id: str) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["analyst"])
+    sign_in(w, "analyst")
     w.page.click("nav >> text=模拟")
     w.page.select_option("#scenario", "what-if")
     w.page.select_option("#sim-dataset", dataset_id)
@@ -427,4 +442,159 @@ def test_analyst_runs_a_simulation_and_opens_its_report(server: Server, browser:
     assert "what-if" in w.page.content() or "政策情景" in w.page.content()
     w.shot("14-simulation-report")
     w.check()
+    w.page.context.close()
+
+
+# ------------------------------------------------------------------ every role's pages: words and accessibility
+
+AXE = REPO / "tests" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+# Codes a person must never read in Chinese mode (GLOSSARY.md gives each its words).
+CODES = [
+    "funded",
+    "reduced",
+    "excluded",
+    "cancelled",
+    "applied",
+    "superseded",
+    "waived",
+    "compiler",
+    "analyst",
+    "maintainer",
+    "approver",
+    "auditor",
+    "admin",
+    "draft",
+    "proposed",
+    "approved",
+    "active",
+    "retired",
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "project",
+    "public_operating",
+    "three_public",
+    "improvement-required",
+    "priority",
+    "department-tilt",
+    "possible-duplicate",
+    "fragmented",
+    "no-baseline",
+    "no-department-score",
+    "no-target-review",
+    "protected-review",
+    "performance_share",
+    "project_lines",
+    "evaluation_score",
+    "None",
+    "null",
+    "true",
+    "false",
+]
+CODE_PATTERN = re.compile(
+    r"(?<![\w.@-])(" + "|".join(re.escape(c) for c in CODES) + r")(?![\w@-])"  # whole codes, not inside names
+    r"|\b[a-z]+_[a-z_]+\b"  # any snake_case field name
+)
+# Identifiers stay as they are (GLOSSARY.md): names of people and tokens, ruleset and scenario ids, versions.
+IDENTIFIERS = re.compile(
+    r"[\w.]+\.(compiler|auditor|maintainer|approver|analyst|admin)(\.api)?"
+    r"|wuding-county|budget-rules|durable-rules|what-if|[0-9a-f]{8}-[0-9a-f-]{27}|\b[0-9a-f]{12,64}\b"
+)
+
+
+def leaked_codes(text: str) -> list[str]:
+    scrubbed = IDENTIFIERS.sub(" ", text)
+    for scenario in (REPO / "simulations").glob("*.yaml"):
+        scrubbed = scrubbed.replace(scenario.stem, " ")
+    return sorted({m.group(0) for m in CODE_PATTERN.finditer(scrubbed)})
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def walk(w: Watched, path: str, shot: str | None = None, allowed: tuple[int, ...] = ()) -> str:
+    response = w.page.goto(f"{w.base}{path}")
+    assert response is not None and (response.status == 200 or response.status in allowed), (path, response.status)
+    for button in w.page.locator("button.expand").all()[:3]:  # what an expanded line says, too
+        button.click()
+    text = str(w.page.inner_text("body"))
+    assert leaked_codes(text) == [], (path, leaked_codes(text))
+    assert axe_violations(w.page) == [], path
+    if shot:
+        w.shot(shot)
+    return text
+
+
+def test_every_role_reads_its_pages_in_chinese_and_they_pass_axe(
+    server: Server, browser: Any, decision_id: str
+) -> None:
+    assert AXE.exists(), "run `npm ci` in tests/web (python3 dev.py test does)"
+    revision = next(iter(_revisions(server)))
+    pages = {
+        "compiler": ["/ui/", "/ui/recommend", "/ui/decisions", f"/ui/decisions/{decision_id}", "/ui/rulesets"],
+        "auditor": ["/ui/", "/ui/decisions", f"/ui/decisions/{decision_id}", "/ui/audit", "/ui/simulations"],
+        "maintainer": ["/ui/", "/ui/rulesets", "/ui/rulesets/wuding-county", revision],
+        "approver": ["/ui/", "/ui/rulesets", revision],
+        "analyst": ["/ui/", "/ui/simulations", "/ui/rulesets", revision],
+        "admin": ["/ui/", "/ui/admin"],
+    }
+    signed_out = open_page(browser, server)
+    walk(signed_out, "/ui/login")
+    signed_out.page.context.close()
+    for role, paths in pages.items():
+        w = open_page(browser, server)
+        sign_in(w, role)
+        for path in paths:
+            walk(w, path, shot={"/ui/admin": "15-admin-users"}.get(path))
+        if role == "auditor":
+            text = walk(w, "/ui/audit", shot="16-audit-records")
+            assert USERS["compiler"] in text and USERS["auditor"] in text  # records name their actors
+            w.page.click("#audit-table tbody tr:first-child a")
+            walk(w, w.page.url.removeprefix(server.base), shot="17-audit-record")
+            walk(w, f"/ui/decisions/{decision_id}")
+            w.page.evaluate("document.getElementById('totals-by-department').scrollIntoView()")
+            w.shot("18-result-totals")
+        walk(w, "/ui/no-such-page", allowed=(404,))
+        if role != "admin":
+            walk(w, "/ui/admin", allowed=(403,))
+        w.check(allowed_statuses=(403, 404))
+        w.page.context.close()
+
+
+def _revisions(server: Server) -> list[str]:
+    with server.api("auditor") as api:
+        items = api.get("/v1/rulesets/wuding-county/revisions").json()["items"]
+    return [f"/ui/rulesets/wuding-county/revisions/{r['revision']}" for r in items]
+
+
+def test_lockout_in_the_browser(server: Server, browser: Any) -> None:
+    name = "zhou.locked"
+    _cli(server.env, "user", "create", "--name", name, "--role", "auditor", "--password-stdin", stdin=PASSWORD)
+    w = open_page(browser, server)
+    w.page.goto(f"{server.base}/ui/login")
+    for _ in range(10):
+        w.page.fill("#username", name)
+        w.page.fill("#password", "a wrong password")
+        w.page.click("main button[type=submit]")
+        assert w.page.locator("#sign-in-failed").is_visible()
+    w.page.fill("#username", name)
+    w.page.fill("#password", PASSWORD)
+    w.page.click("main button[type=submit]")
+    message = w.page.inner_text("#sign-in-failed")
+    assert "锁定" in message and "/ui/login" in w.page.url  # locked: the right password is refused
+    w.page.fill("#username", "no.such.person")
+    w.page.fill("#password", PASSWORD)
+    w.page.click("main button[type=submit]")
+    assert w.page.inner_text("#sign-in-failed") == message  # the same words whether or not the name exists
+    w.shot("19-sign-in-locked")
+    w.check(allowed_statuses=(401,))
     w.page.context.close()

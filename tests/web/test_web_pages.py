@@ -17,14 +17,15 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.app import roles
+from service.app import accounts, roles
 from service.app.roles import ROLES
-from service.app.tokens import create_token, revoke_token
+from service.app.tokens import create_token
 from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "wuding-county-2021.json"
 SECRET = "web-pages-test-secret"
+PASSWORD = "web pages password"
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +40,36 @@ def started(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def new_token(app: FastAPI, role: str, name: str | None = None) -> str:
+def new_user(app: FastAPI, role: str, name: str | None = None) -> str:
+    name = name or f"{role}-{uuid.uuid4().hex[:6]}"
     with app.state.budget_rules.db.transaction() as session:
-        return create_token(session, name or f"{role}-{uuid.uuid4().hex[:6]}", role, secret=SECRET)
+        accounts.create_user(session, SECRET, accounts.CONSOLE, name, role, PASSWORD)
+    return name
+
+
+def new_token(app: FastAPI, user: str, role: str) -> str:
+    """An API token belonging to ``user`` (for the API calls a test makes beside the pages)."""
+    with app.state.budget_rules.db.transaction() as session:
+        return create_token(session, f"{user}-api-{uuid.uuid4().hex[:4]}", role, secret=SECRET, user=user)
 
 
 @pytest.fixture(scope="module")
-def tokens(app: FastAPI, started: TestClient) -> dict[str, str]:
-    return {role: new_token(app, role) for role in ROLES}
+def users(app: FastAPI, started: TestClient) -> dict[str, str]:
+    return {role: new_user(app, role) for role in ROLES}
 
 
-def browser(app: FastAPI, token: str | None = None) -> TestClient:
-    """A client of its own (its own cookie jar), signed in with ``token``."""
+@pytest.fixture(scope="module")
+def tokens(app: FastAPI, users: dict[str, str]) -> dict[str, str]:
+    return {role: new_token(app, users[role], role) for role in ROLES}
+
+
+def browser(app: FastAPI, user: str | None = None) -> TestClient:
+    """A client of its own (its own cookie jar), signed in as ``user`` with the sign-in form."""
     client = TestClient(app, follow_redirects=False)
-    if token:
-        response = client.post("/ui/login", data={"token": token, "next": "/ui/"})
+    if user:
+        csrf = csrf_of(client.get("/ui/login").text)
+        data = {"username": user, "password": PASSWORD, "next": "/ui/", "csrf": csrf}
+        response = client.post("/ui/login", data=data)
         assert response.status_code == 303, response.text
     return client
 
@@ -74,9 +90,9 @@ def small_request(departments: int = 3) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def decision_id(app: FastAPI, tokens: dict[str, str]) -> str:
+def decision_id(app: FastAPI, users: dict[str, str]) -> str:
     """A recommendation made through the recommend page (a JSON upload)."""
-    client = browser(app, tokens["compiler"])
+    client = browser(app, users["compiler"])
     page = client.get("/ui/recommend")
     assert page.status_code == 200
     upload = ("request.json", json.dumps(small_request(), ensure_ascii=False).encode(), "application/json")
@@ -98,26 +114,28 @@ def test_root_redirects_and_pages_need_sign_in(app: FastAPI, started: TestClient
     assert client.get("/ui/static/app.js").status_code == 200
 
 
-def test_sign_in_sets_a_strict_http_only_cookie(app: FastAPI, tokens: dict[str, str]) -> None:
+def test_sign_in_sets_a_strict_http_only_cookie(app: FastAPI, users: dict[str, str]) -> None:
     client = browser(app)
-    refused = client.post("/ui/login", data={"token": "br_wrong"})
+    csrf = csrf_of(client.get("/ui/login").text)
+    refused = client.post("/ui/login", data={"username": users["auditor"], "password": "wrong!", "csrf": csrf})
     assert refused.status_code == 401
-    assert "set-cookie" not in refused.headers
-    response = client.post("/ui/login", data={"token": tokens["auditor"], "next": "https://evil.example/"})
+    assert "br_session" not in refused.headers.get("set-cookie", "")
+    data = {"username": users["auditor"], "password": PASSWORD, "csrf": csrf, "next": "https://evil.example/"}
+    response = client.post("/ui/login", data=data)
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/"  # only local targets
-    cookie = response.headers["set-cookie"]
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("br_session="))
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
-    assert tokens["auditor"] not in response.headers["location"]
+    assert PASSWORD not in cookie
     assert client.get("/ui/").status_code == 200
 
 
-def test_a_revoked_token_signs_the_browser_out(app: FastAPI, started: TestClient) -> None:
-    name = f"gone-{uuid.uuid4().hex[:6]}"
-    client = browser(app, new_token(app, "auditor", name))
+def test_a_disabled_user_is_signed_out(app: FastAPI, started: TestClient) -> None:
+    name = new_user(app, "auditor")
+    client = browser(app, name)
     assert client.get("/ui/audit").status_code == 200
     with app.state.budget_rules.db.transaction() as session:
-        revoke_token(session, name, secret=SECRET)
+        accounts.set_disabled(session, SECRET, accounts.CONSOLE, name)
     assert client.get("/ui/audit").status_code == 303
 
 
@@ -133,10 +151,8 @@ PAGES = {
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_admits_the_api_roles_only(
-    app: FastAPI, tokens: dict[str, str], decision_id: str, role: str
-) -> None:
-    client = browser(app, tokens[role])
+def test_every_page_admits_the_api_roles_only(app: FastAPI, users: dict[str, str], decision_id: str, role: str) -> None:
+    client = browser(app, users[role])
     home = client.get("/ui/")
     assert home.status_code == 200
     pages = {**PAGES, f"/ui/decisions/{decision_id}": set(roles.DECISION_READERS)}
@@ -153,8 +169,8 @@ def test_every_page_admits_the_api_roles_only(
             assert (f'href="{path}"' in home.text) == (role in allowed), (path, role)
 
 
-def test_result_page_download_and_replay(app: FastAPI, tokens: dict[str, str], decision_id: str) -> None:
-    compiler = browser(app, tokens["compiler"])
+def test_result_page_download_and_replay(app: FastAPI, users: dict[str, str], decision_id: str) -> None:
+    compiler = browser(app, users["compiler"])
     page = compiler.get(f"/ui/decisions/{decision_id}")
     assert page.text.count('<tbody class="line"') == len(small_request()["projects"])
     assert 'id="replay"' not in page.text  # replay is for auditors
@@ -165,7 +181,7 @@ def test_result_page_download_and_replay(app: FastAPI, tokens: dict[str, str], d
     assert download.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert download.content[:2] == b"PK"
 
-    auditor = browser(app, tokens["auditor"])
+    auditor = browser(app, users["auditor"])
     page = auditor.get(f"/ui/decisions/{decision_id}")
     assert 'id="replay"' in page.text
     assert auditor.post(f"/ui/decisions/{decision_id}/replay", data={}).status_code == 403  # no CSRF token
@@ -177,8 +193,8 @@ def test_result_page_download_and_replay(app: FastAPI, tokens: dict[str, str], d
     assert 'data-ok="true"' in audit.text
 
 
-def test_language_switch_is_remembered(app: FastAPI, tokens: dict[str, str]) -> None:
-    client = browser(app, tokens["compiler"])
+def test_language_switch_is_remembered(app: FastAPI, users: dict[str, str]) -> None:
+    client = browser(app, users["compiler"])
     assert "预算建议" in client.get("/ui/").text
     english = client.get("/ui/?lang=en")
     assert "Recommend" in english.text and "br_lang=en" in english.headers["set-cookie"]
@@ -187,8 +203,8 @@ def test_language_switch_is_remembered(app: FastAPI, tokens: dict[str, str]) -> 
     assert "欢迎" in client.get("/ui/?lang=zh").text
 
 
-def test_a_bad_upload_shows_every_problem(app: FastAPI, tokens: dict[str, str]) -> None:
-    client = browser(app, tokens["compiler"])
+def test_a_bad_upload_shows_every_problem(app: FastAPI, users: dict[str, str]) -> None:
+    client = browser(app, users["compiler"])
     csrf = csrf_of(client.get("/ui/recommend").text)
     files = [
         ("files", ("departments.csv", b"department_id,name\nD001,\n", "text/csv")),
@@ -223,27 +239,26 @@ def _step(client: TestClient, revision: str, action: str, **form: str) -> Any:
     return client.post(f"{path}/{action}", data={"csrf": csrf, "reason": f"web {action}", **form})
 
 
-def test_maker_checker_and_rollback_through_the_forms(app: FastAPI, tokens: dict[str, str]) -> None:
+def test_maker_checker_and_rollback_through_the_forms(app: FastAPI, users: dict[str, str]) -> None:
     engines = app.state.budget_rules.engines
     shipped = next(a.revision for a in engines.active_revisions("wuding-county"))
-    maker_name = f"maker-{uuid.uuid4().hex[:6]}"
-    maker = new_token(app, "maintainer", maker_name)
-    revision = _upload(app, maker, "110000.00")
+    maker_name = new_user(app, "maintainer", f"Maker-{uuid.uuid4().hex[:6]}")
+    revision = _upload(app, new_token(app, maker_name, "maintainer"), "110000.00")
     path = f"/ui/rulesets/wuding-county/revisions/{revision}"
 
-    maintainer = browser(app, maker)
+    maintainer = browser(app, maker_name)
     page = maintainer.get(path)
     assert 'id="do-approve"' not in page.text and 'id="no-actions"' in page.text
     assert _step(maintainer, revision, "approve").status_code == 403  # role refused, button or not
 
-    # the same person holding an approver token (same name) is refused by the maker-checker rule
+    # the same person made an approver (another admin changed the role) is refused by the maker-checker rule
     with app.state.budget_rules.db.transaction() as session:
-        revoke_token(session, maker_name, secret=SECRET)
-    same = browser(app, new_token(app, "approver", maker_name))
+        accounts.change_role(session, SECRET, accounts.CONSOLE, maker_name, "approver")
+    same = browser(app, maker_name.upper())
     refused = _step(same, revision, "approve")
     assert refused.status_code == 409 and maker_name in refused.text
 
-    approver = browser(app, tokens["approver"])
+    approver = browser(app, users["approver"])
     page = approver.get(path)
     assert 'id="do-approve"' in page.text and "fragment_below" in page.text  # the button and the diff
     assert _step(approver, revision, "approve", reason="").status_code == 422  # a reason is required
@@ -253,7 +268,7 @@ def test_maker_checker_and_rollback_through_the_forms(app: FastAPI, tokens: dict
     assert [a.revision for a in engines.active_revisions("wuding-county")] == [revision]
 
     # rollback: a maintainer proposes the retired shipped revision again, an approver approves and activates
-    other = browser(app, tokens["maintainer"])
+    other = browser(app, users["maintainer"])
     assert _step(other, shipped, "propose").status_code == 303
     assert _step(approver, shipped, "approve").status_code == 303
     assert _step(approver, shipped, "activate", replaces=revision).status_code == 303
@@ -262,7 +277,7 @@ def test_maker_checker_and_rollback_through_the_forms(app: FastAPI, tokens: dict
     assert f'data-revision="{revision}" data-state="retired"' in listing
 
 
-def test_impact_preview_and_simulation_pages(app: FastAPI, tokens: dict[str, str]) -> None:
+def test_impact_preview_and_simulation_pages(app: FastAPI, users: dict[str, str], tokens: dict[str, str]) -> None:
     with TestClient(app) as api:
         created = api.post(
             "/v1/datasets",
@@ -271,7 +286,7 @@ def test_impact_preview_and_simulation_pages(app: FastAPI, tokens: dict[str, str
         )
     dataset = created.json()["id"]
     revision = _upload(app, tokens["maintainer"], "130000.00")
-    analyst = browser(app, tokens["analyst"])
+    analyst = browser(app, users["analyst"])
     path = f"/ui/rulesets/wuding-county/revisions/{revision}"
     page = analyst.get(path)
     assert f'value="{dataset}"' in page.text  # analysts pick a stored dataset
@@ -279,9 +294,29 @@ def test_impact_preview_and_simulation_pages(app: FastAPI, tokens: dict[str, str
     assert preview.status_code == 200 and 'id="impact-result"' in preview.text
     sims = analyst.get("/ui/simulations")
     assert 'id="start-form"' in sims.text and 'value="what-if"' in sims.text
-    auditor = browser(app, tokens["auditor"])
+    auditor = browser(app, users["auditor"])
     assert 'id="start-form"' not in auditor.get("/ui/simulations").text
     csrf = csrf_of(auditor.get("/ui/simulations").text)
     assert auditor.post("/ui/simulations", data={"csrf": csrf, "scenario": "what-if"}).status_code == 403
     missing = analyst.get(f"/ui/simulations/{uuid.uuid4()}")
     assert missing.status_code == 404
+
+
+def test_runs_are_listed_by_file_date_who_and_totals_and_filtered_by_department_name(
+    app: FastAPI, users: dict[str, str], decision_id: str
+) -> None:
+    client = browser(app, users["auditor"])
+    department = small_request()["departments"][1]
+    listing = client.get("/ui/decisions")
+    assert listing.status_code == 200
+    row = re.search(rf'<tr><td><a href="/ui/decisions/{decision_id}">([^<]*)</a>(.*?)</tr>', listing.text, re.S)
+    assert row, "the run is not listed"
+    assert row.group(1) == "request.json"  # by its file, not by a hash
+    assert users["compiler"] in row.group(2) and "年" in row.group(2)  # who, and when in Beijing time
+    assert decision_id[:8] not in re.sub(r'href="[^"]*"', "", row.group(0))
+    by_name = client.get("/ui/decisions", params={"department": department["name"]})
+    assert f'href="/ui/decisions/{decision_id}"' in by_name.text
+    by_part = client.get("/ui/decisions", params={"department": department["name"][1:4]})
+    assert by_part.status_code == 200
+    nothing = client.get("/ui/decisions", params={"department": "没有这个部门"})
+    assert f'href="/ui/decisions/{decision_id}"' not in nothing.text

@@ -18,7 +18,13 @@ def create(body: TokenCreate, state: State, actor: ADMINS) -> TokenCreated:
     expires_at = utc_now() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     with state.db.transaction() as session:
         token = create_token(
-            session, body.name, body.role, secret=state.settings.audit_secret, actor=actor, expires_at=expires_at
+            session,
+            body.name,
+            body.role,
+            secret=state.settings.audit_secret,
+            actor=actor,
+            expires_at=expires_at,
+            user=body.user,
         )
     return TokenCreated(name=body.name, role=body.role, token=token, expires_at=expires_at)
 

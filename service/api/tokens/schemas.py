@@ -11,6 +11,11 @@ class TokenCreate(BaseModel):
     name: str
     role: str
     expires_in_days: int | None = Field(default=None, ge=1, le=3650, description="omitted: never expires")
+    user: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the user the token belongs to (it must carry that user's role); omitted: the minting admin",
+    )
 
 
 class TokenCreated(BaseModel):

@@ -16,7 +16,8 @@
         var open = button.getAttribute("aria-expanded") === "true";
         button.setAttribute("aria-expanded", open ? "false" : "true");
         row.hidden = open;
-        button.textContent = open ? button.dataset.closed : button.dataset.open;
+        var label = button.querySelector(".label") || button;  // the project's name stays in the button's name
+        label.textContent = open ? button.dataset.closed : button.dataset.open;
       } else if (button.classList.contains("sort")) {
         sortBy(button);
       }
@@ -26,8 +27,12 @@
       var key = button.dataset.key;
       var numeric = button.dataset.type === "num";
       var dir = button.dataset.dir === "asc" ? "desc" : "asc";
-      table.querySelectorAll("button.sort").forEach(function (b) { delete b.dataset.dir; });
+      table.querySelectorAll("button.sort").forEach(function (b) {
+        delete b.dataset.dir;
+        b.closest("th").setAttribute("aria-sort", "none");
+      });
       button.dataset.dir = dir;
+      button.closest("th").setAttribute("aria-sort", dir === "asc" ? "ascending" : "descending");
       var sign = dir === "asc" ? 1 : -1;
       lines.sort(function (a, b) {
         var x = a.dataset[key] || "", y = b.dataset[key] || "";
