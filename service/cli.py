@@ -57,43 +57,97 @@ def _user_errors() -> Iterator[None]:
         _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
 
 
-def _parse_envelope(text: str | None) -> str | None:
+def _parse_envelope(text: str | None, unit: str = "元") -> str | None:
+    """The typed envelope in 元 (plain decimal text, in ``unit`` or ending in 元/万元)."""
     if text is None:
         return None
-    return text.strip().replace(",", "")
+    from service.app.envelope import parse_envelope
+
+    return str(parse_envelope(text, unit))
+
+
+def _confirm_envelope(raw: Mapping[str, Any], yes: bool) -> None:
+    """Refuse an envelope that looks typed in the wrong unit (under 1% of the requested total) unless --yes."""
+    from decimal import Decimal, InvalidOperation
+
+    from service.app.envelope import envelope_unit_warning
+
+    if yes or raw.get("envelope") in (None, ""):
+        return
+    try:
+        envelope = Decimal(str(raw["envelope"]))
+        total = sum(
+            (Decimal(str(p.get("requested"))) for p in raw.get("projects") or [] if isinstance(p, Mapping)),
+            Decimal(0),
+        )
+    except (InvalidOperation, ValueError):
+        return  # the core names the bad amount
+    warning = envelope_unit_warning(envelope, total)
+    if warning:
+        _fail([warning], 2)
 
 
 @app.command()
 def recommend(
     request_path: Annotated[Path, typer.Argument(metavar="REQUEST", help="request .json, .xlsx, or a folder of CSVs")],
     envelope: Annotated[
-        str | None, typer.Option(help="money available for these lines (overrides the request)")
+        str | None,
+        typer.Option(help="money available for these lines (overrides the request), e.g. 600万元 or 6000000"),
     ] = None,
+    envelope_unit: Annotated[str, typer.Option(help="unit of --envelope: 元 or 万元")] = "元",
+    yes: Annotated[
+        bool, typer.Option("--yes", help="run even if the envelope is under 1% of the requested total")
+    ] = False,
     ruleset: Annotated[str | None, typer.Option(help="ruleset id (default: the request's, else wuding-county)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json, table, csv or xlsx")] = "json",
-    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (required for xlsx)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, table, csv, xlsx or pdf")] = "json",
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (required for xlsx, pdf)")] = None,
+    headers: Annotated[str, typer.Option(help="xlsx: zh (Chinese, printable) or en (machine columns)")] = "zh",
+    unit: Annotated[str, typer.Option(help="xlsx/pdf amounts in 元 or 万元")] = "元",
     fiscal_year: Annotated[int | None, typer.Option(help="fiscal year (needed for a folder of CSVs)")] = None,
     engine: Annotated[str, typer.Option(help="durable-rules (default) or plain")] = "durable-rules",
 ) -> None:
     """Recommend an amount for every line, with explanations citing the policies."""
     from service.io.writers import FORMATS, write_result
 
-    if fmt not in FORMATS:
-        _fail([f"error: --format must be one of {', '.join(FORMATS)}"], 2)
-    if fmt == "xlsx" and output is None:
-        _fail(["error: --format xlsx needs --output FILE.xlsx"], 2)
+    formats = (*FORMATS, "pdf")
+    if fmt not in formats:
+        _fail([f"error: --format must be one of {', '.join(formats)}"], 2)
+    if fmt in ("xlsx", "pdf") and output is None:
+        _fail([f"error: --format {fmt} needs --output FILE.{fmt}"], 2)
+    if headers not in ("zh", "en"):
+        _fail(["error: --headers must be zh or en"], 2)
+    if unit not in ("元", "万元") or envelope_unit not in ("元", "万元"):
+        _fail(["error: --unit and --envelope-unit must be 元 or 万元"], 2)
     if engine not in ENGINES:
         _fail([f"error: --engine must be one of {', '.join(ENGINES)}"], 2)
     with _user_errors():
+        typed = _parse_envelope(envelope, envelope_unit)
         if fmt == "json":  # streamed: memory stays flat however many lines (see service/batch.py)
             stream_recommendation(
-                request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine, output=output
+                request_path,
+                envelope=typed,
+                ruleset=ruleset,
+                fiscal_year=fiscal_year,
+                engine=engine,
+                output=output,
+                confirmed=yes,
             )
             return
-        result = run_recommendation(
-            request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
+        request, result = recommend_with_request(
+            request_path, envelope=typed, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine, confirmed=yes
         )
-        write_result(result, fmt, output)
+        if fmt == "xlsx" and headers == "zh":
+            from service.io.budget_workbook import build_budget_workbook
+
+            assert output is not None
+            build_budget_workbook(result, request=request, unit=unit).save(output)
+        elif fmt == "pdf":
+            from service.report.pdf import write_budget_pdf
+
+            assert output is not None
+            write_budget_pdf(result, output, request=request, unit=unit)
+        else:
+            write_result(result, fmt, output)
 
 
 def _load_raw(
@@ -104,7 +158,7 @@ def _load_raw(
     loaded = read_request(request_path, fiscal_year=fiscal_year)
     raw = dict(loaded.data)
     if envelope is not None:
-        raw["envelope"] = _parse_envelope(envelope)
+        raw["envelope"] = envelope
     if ruleset is not None:
         raw["ruleset"] = ruleset
     return raw, loaded.origins
@@ -133,6 +187,7 @@ def stream_recommendation(
     fiscal_year: int | None = None,
     engine: str = "durable-rules",
     output: Path | None = None,
+    confirmed: bool = True,
 ) -> None:
     """The json result written as it is made; to a file, atomically (a temporary file renamed)."""
     import os
@@ -143,6 +198,7 @@ def stream_recommendation(
     from service.engine import make_matcher
 
     raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    _confirm_envelope(raw, confirmed)
     header = RequestValidator(raw).header
     if header is None:  # the request itself is wrong: report every problem, its lines' too
         parse_request(raw, origins)
@@ -196,20 +252,37 @@ def run_recommendation(
     fiscal_year: int | None = None,
     engine: str = "durable-rules",
 ) -> dict[str, Any]:
+    return recommend_with_request(
+        request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
+    )[1]
+
+
+def recommend_with_request(
+    request_path: Path,
+    *,
+    envelope: str | None = None,
+    ruleset: str | None = None,
+    fiscal_year: int | None = None,
+    engine: str = "durable-rules",
+    confirmed: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The validated request (JSON form, for exports that must read back) and the result."""
     from service.domain.decision import recommend as decide
     from service.domain.records import parse_request
     from service.engine import make_matcher
 
     raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    _confirm_envelope(raw, confirmed)
     request = parse_request(raw, origins)
     compiled = _compile_for(request.ruleset or DEFAULT_RULESET, request.fiscal_year)
     matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
     try:
-        return decide(request, compiled, matcher)
+        result = decide(request, compiled, matcher)
     finally:
         close: Callable[[], None] | None = getattr(matcher, "close", None)
         if close:
             close()
+    return request.model_dump(mode="json", exclude_none=True), result
 
 
 app.command()(simulate)

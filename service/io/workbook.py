@@ -209,3 +209,17 @@ def _money(header: HeaderColumn, value: Any) -> tuple[Any, str | None]:
 def yuan_to_wan(amount: Decimal) -> Decimal:
     """An amount in 元 shown in 万元 (exact, at most six decimals)."""
     return (amount / WAN).quantize(Decimal("0.000001")).normalize()
+
+
+def write_exact_decimals(workbook: Any) -> None:
+    """Make every ``Decimal`` cell of ``workbook`` save as its exact decimal text.
+
+    openpyxl writes numbers with ``"%.16g"`` through a float, so 811128.32 would be stored as
+    811128.3199999999. A number cell whose stored value is already text is written as that text
+    (still a number cell, ``t="n"``). Call this last, just before saving.
+    """
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, Decimal) and cell.value.is_finite():
+                    cell._value = format(cell.value, "f")

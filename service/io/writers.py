@@ -31,6 +31,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from service.io.workbook import write_exact_decimals
+
 FORMATS = ("json", "table", "csv", "xlsx")
 
 TABLE_FILE_WIDTH = 120
@@ -321,6 +323,7 @@ def build_workbook(result: Mapping[str, Any]) -> Any:
         _department_rows(department_rows, total_keys, count_keys),
         money=set(total_keys),
     )
+    write_exact_decimals(workbook)
     return workbook
 
 
