@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.jsonpos import located_detail
 from service.domain.errors import EngineFailure, InvalidInput, InvalidPolicy, Problem, UnknownRuleset
 from service.io.readers import InputFileError
 
@@ -131,8 +132,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(500, error.code, f"the decision engine failed: {error}")
 
     @app.exception_handler(RequestValidationError)
-    async def _parameters(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "message": e.get("msg", "")} for e in error.errors()]
+    async def _parameters(request: Request, error: RequestValidationError) -> JSONResponse:
+        body = getattr(request, "_body", b"")  # already read by FastAPI when the body was parsed
+        details = [located_detail(e, body) for e in error.errors()]
         return envelope(422, "invalid_parameters", "invalid request parameters", details)
 
     @app.exception_handler(StarletteHTTPException)

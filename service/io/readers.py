@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,9 @@ MAX_SHEET_ROWS = 100_000
 
 MAX_SHEET_COLUMNS = 64
 """Rightmost column a record sheet may use (BL); the documented headers need 15."""
+
+MAX_SHEET_CELLS = 2_000_000
+"""Most stored cells of one sheet (counted in its XML before parsing)."""
 
 MAX_PROBLEMS = 200
 """Most problems listed for one file; the rest are counted in a last line."""
@@ -589,6 +593,81 @@ def check_xlsx_container(
     return problems
 
 
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
+_SCAN_CHUNK = 1024 * 1024
+
+
+def check_sheet_sizes(path: Path, *, max_rows: int = MAX_SHEET_ROWS, max_cells: int = MAX_SHEET_CELLS) -> list[str]:
+    """Count each sheet's rows and cells in its raw XML, before openpyxl parses anything.
+
+    A byte scan (no XML parsing) stops at the first sheet over :data:`MAX_SHEET_ROWS` rows or
+    :data:`MAX_SHEET_CELLS` cells, so a million-row workbook is refused in well under a second
+    (openpyxl alone scans a whole sheet that lacks a ``<dimension>`` before reading one row).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            titles = _sheet_titles(archive)
+            for member in archive.infolist():
+                name = member.filename
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                rows, cells = _count_tags(archive, name, max_rows, max_cells)
+                title = titles.get(name, name)
+                if rows > max_rows:
+                    return [
+                        f"{path.name}: refused: sheet {title!r} has more than {max_rows:,} rows "
+                        "(工作表行数超过上限); send a request this large as JSON"
+                    ]
+                if cells > max_cells:
+                    return [
+                        f"{path.name}: refused: sheet {title!r} has more than {max_cells:,} cells "
+                        "(工作表单元格数超过上限)"
+                    ]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        return [f"{path.name}: not a valid .xlsx workbook ({exc})"]
+    return []
+
+
+def _count_tags(archive: zipfile.ZipFile, name: str, max_rows: int, max_cells: int) -> tuple[int, int]:
+    """Rows and cells of one sheet's XML, counted in chunks; stops as soon as either bound is passed."""
+    rows = cells = 0
+    tail = b""
+    with archive.open(name) as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            data = tail + chunk
+            cut = max(len(data) - 32, 0)  # a tag split across chunks is counted in the next round
+            head, tail = data[:cut], data[cut:]
+            rows += len(_ROW_TAG.findall(head))
+            cells += len(_CELL_TAG.findall(head))
+            if rows > max_rows or cells > max_cells:
+                break
+    rows += len(_ROW_TAG.findall(tail))
+    cells += len(_CELL_TAG.findall(tail))
+    return rows, cells
+
+
+def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part name → sheet title, from xl/workbook.xml and its relationships (best effort)."""
+    from xml.etree import ElementTree
+
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    targets = {rel.get("Id"): str(rel.get("Target", "")) for rel in rels}
+    titles = {}
+    for sheet in workbook.iter():
+        if not sheet.tag.endswith("}sheet"):
+            continue
+        rel_id = next((value for key, value in sheet.attrib.items() if key.endswith("}id")), None)
+        target = targets.get(rel_id, "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        titles[part] = str(sheet.get("name", ""))
+    return titles
+
+
 def read_xlsx_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
     """Read sheets 部门/``departments``, 项目/``projects`` and the optional 参数/``request``."""
     try:
@@ -597,7 +676,7 @@ def read_xlsx_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
         raise InputFileError([f"{path.name}: cannot read: {exc.strerror or exc}"]) from exc
     if size > MAX_INPUT_BYTES:
         raise InputFileError([_too_large(path.name, size)])
-    container_problems = check_xlsx_container(path)
+    container_problems = check_xlsx_container(path) or check_sheet_sizes(path)
     if container_problems:
         raise InputFileError(container_problems)
     try:

@@ -23,9 +23,7 @@ from service.io.readers import (
     read_request,
 )
 
-DEPARTMENTS_CSV = (
-    "department_id,name,kind,overall_score\nD01,县农业农村局,,92\n T01 , 狮山镇 ,township,78.5\n"
-)
+DEPARTMENTS_CSV = "department_id,name,kind,overall_score\nD01,县农业农村局,,92\n T01 , 狮山镇 ,township,78.5\n"
 PROJECTS_CSV = (
     "project_id,department_id,name,requested,target_review_score,evaluation_score,urgent,备注\n"
     "P001,D01,动物防疫,1200000.10,81,93,是,\n"
@@ -280,9 +278,7 @@ def test_csv_problems_of_both_files_are_all_reported(tmp_path: Path) -> None:
 
 
 def test_csv_trailing_empty_columns_and_rows_are_ignored() -> None:
-    records, places, problems = read_records_from_csv_text(
-        "project_id,name,,\nP1,甲,,\n,,,\n", "projects.csv"
-    )
+    records, places, problems = read_records_from_csv_text("project_id,name,,\nP1,甲,,\n,,,\n", "projects.csv")
     assert records == [{"project_id": "P1", "name": "甲"}]
     assert places == ["projects.csv row 2"]
     assert problems == []
@@ -413,9 +409,7 @@ def test_xlsx_without_fiscal_year(tmp_path: Path) -> None:
 
 
 def test_xlsx_date_cell_is_a_problem_naming_the_cell(tmp_path: Path) -> None:
-    path = make_workbook(
-        tmp_path / "budget.xlsx", extra_project_row=["P003", "D01", "日期", dt.date(2021, 3, 1)]
-    )
+    path = make_workbook(tmp_path / "budget.xlsx", extra_project_row=["P003", "D01", "日期", dt.date(2021, 3, 1)])
     [problem] = problems_of(path, fiscal_year=2021)
     assert problem.startswith("projects!D5: holds a date")
 
@@ -528,9 +522,7 @@ def test_xlsx_forged_dimension_does_not_pad_empty_cells(tmp_path: Path) -> None:
         for member in original.infolist():
             content = original.read(member)
             if member.filename.startswith("xl/worksheets/"):
-                content, count = re.subn(
-                    rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', content
-                )
+                content, count = re.subn(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', content)
                 assert count == 1
             copy.writestr(member, content)
     started = time.perf_counter()

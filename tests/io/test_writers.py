@@ -69,9 +69,7 @@ def sample_result() -> dict[str, Any]:
                 "tier": 1,
                 "flags": [{"code": "priority"}],
                 "explanations": [
-                    explanation(
-                        "prioritize-good", "0.00", "绩效优，优先保障", "grade A: priority", "ZF2018-34"
-                    )
+                    explanation("prioritize-good", "0.00", "绩效优，优先保障", "grade A: priority", "ZF2018-34")
                 ],
             },
             {
@@ -98,9 +96,7 @@ def sample_result() -> dict[str, Any]:
                         "score 70: cut by 10%",
                         "WD2020 三(二)",
                     ),
-                    explanation(
-                        "urge-improvement", "0.00", "督促改进", "improvement required", "WD2020 三(二)"
-                    ),
+                    explanation("urge-improvement", "0.00", "督促改进", "improvement required", "WD2020 三(二)"),
                 ],
             },
             {
