@@ -150,6 +150,25 @@ def recommend(
             write_result(result, fmt, output)
 
 
+@app.command()
+def template(
+    output: Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="where to write the import template")] = Path(
+        "预算申报模板.xlsx"
+    ),
+    unit: Annotated[str, typer.Option(help="amount columns in 元 or 万元")] = "元",
+) -> None:
+    """Write the import template (申报模板): sheets 说明, 参数, 部门, 项目 with drop-down lists and an example."""
+    from service.io.template import build_template
+
+    if unit not in ("元", "万元"):
+        _fail(["error: --unit must be 元 or 万元"], 2)
+    if output.suffix.lower() != ".xlsx":
+        _fail([f"error: {output.name}: the template is an .xlsx workbook; name it FILE.xlsx"], 2)
+    with _user_errors():
+        build_template(unit).save(output)
+    err.print(f"已写入申报模板 {output} (import template written)", markup=False)
+
+
 def _load_raw(
     request_path: Path, envelope: str | None, ruleset: str | None, fiscal_year: int | None
 ) -> tuple[dict[str, Any], Mapping[tuple[str, int], str]]:
