@@ -35,10 +35,10 @@ from service.io.writers import guard_text
 from service.report.deviations import DeviationRow
 from service.report.summary import by_department, department_names
 from service.report.words import (
-    ACTION_ZH,
     KIND_ZH,
     OUTCOME_ZH,
     STATUS_ZH,
+    action_zh,
     flags_zh,
     full_citation,
     ruleset_sources,
@@ -296,7 +296,7 @@ class _Book:
                         line.get("name"),
                         exp.get("policy"),
                         OUTCOME_ZH.get(str(exp.get("outcome")), exp.get("outcome")),
-                        ACTION_ZH.get(str(exp.get("action")), exp.get("action")),
+                        action_zh(exp.get("action")),
                         self.money(exp.get("effect")),
                         (exp.get("reason") or {}).get("zh"),
                         full_citation(exp.get("citation"), sources),

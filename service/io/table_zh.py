@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from service.report.pdf import pool_note
-from service.report.words import ACTION_ZH, STATUS_ZH, flags_zh, tier_zh, yuan
+from service.report.words import ACTION_ZH, STATUS_ZH, action_zh, flags_zh, tier_zh, yuan
 
 WIDE = 110
 """Narrower consoles get the stacked layout."""
@@ -38,7 +38,8 @@ def short_reason(line: Mapping[str, Any]) -> str:
             continue
         action = str(exp.get("action"))
         if yuan(exp.get("effect")) != 0 or action in ("exclude", "cancel", "protect"):
-            words.append(ACTION_ZH.get(action, str(exp.get("policy"))))
+            known = all(part in ACTION_ZH for part in action.split("+"))
+            words.append(action_zh(action) if known else str(exp.get("policy")))
     return "、".join(dict.fromkeys(words)) or "—"
 
 

@@ -28,9 +28,9 @@ from service.report.summary import (
     protected_lines,
 )
 from service.report.words import (
-    ACTION_ZH,
     STATUS_ZH,
     TIER_ZH,
+    action_zh,
     cited_keys,
     flags_zh,
     full_citation,
@@ -112,7 +112,7 @@ def render_budget_html(
     department_total = ["合计", f"{len(departments)}个单位"] + [
         money(sum((getattr(r, key) for r in departments), Decimal("0.00"))) for key in keys
     ]
-    actions = by_action(result, ACTION_ZH)
+    actions = by_action(result, action_zh)
     for group in actions:
         group.amount = money(group.amount)  # type: ignore[assignment]
     tiers = by_tier(result, TIER_ZH)

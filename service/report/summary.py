@@ -6,7 +6,7 @@ spending (保障类支出). Every amount is a ``Decimal`` sum of the result's ow
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -77,7 +77,7 @@ def by_department(result: Mapping[str, Any], names: Mapping[str, str]) -> list[D
     return sorted(rows.values(), key=lambda r: r.department_id)
 
 
-def by_action(result: Mapping[str, Any], labels: Mapping[str, str]) -> list[GroupTotals]:
+def by_action(result: Mapping[str, Any], labels: Callable[[object], str]) -> list[GroupTotals]:
     """Applied explanations per action: how many lines and the sum of their effects."""
     groups: dict[str, GroupTotals] = {}
     for line in result.get("lines") or []:
@@ -85,7 +85,7 @@ def by_action(result: Mapping[str, Any], labels: Mapping[str, str]) -> list[Grou
             if exp.get("outcome") != "applied":
                 continue
             action = str(exp.get("action"))
-            group = groups.setdefault(action, GroupTotals(labels.get(action, action)))
+            group = groups.setdefault(action, GroupTotals(labels(action)))
             group.lines += 1
             group.amount += yuan(exp.get("effect"))
     return list(groups.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,16 @@ ACTION_ZH = {
     "reclaim": "收回统筹",
     "protect": "优先保障",
     "performance_share": "基础+绩效",
+    "set_tier": "确定保障档次",
+    "flag": "标记",
 }
+
+
+def action_zh(action: object) -> str:
+    """``"set_tier+flag"`` → ``"确定保障档次、标记"``: each part of a compound action in GLOSSARY words."""
+    return "、".join(ACTION_ZH.get(part, part) for part in str(action).split("+"))
+
+
 FLAG_ZH = {
     "improvement-required": "督促整改",
     "priority": "优先保障",
@@ -72,11 +82,12 @@ def ruleset_sources(ruleset_id: str | None) -> dict[str, str]:
 def full_citation(citation: object, sources: Mapping[str, str]) -> str:
     """``"WD2020 一(五)4「…」"`` → ``"武定县2020年预算绩效管理工作自评报告 一(五)4「…」"``."""
     text = "" if citation is None else str(citation)
-    key, _, rest = text.partition(" ")
-    title = sources.get(key)
-    if title is None:
-        return text
-    return f"{title} {rest}".strip()
+    parts = []
+    for part in re.split(r"\s*[;；]\s*", text):
+        key, _, rest = part.partition(" ")
+        title = sources.get(key)
+        parts.append(part if title is None else f"{title} {rest}".strip())
+    return "；".join(parts)
 
 
 def cited_keys(lines: Any, sources: Mapping[str, str]) -> list[str]:
@@ -84,9 +95,10 @@ def cited_keys(lines: Any, sources: Mapping[str, str]) -> list[str]:
     keys: dict[str, None] = {}
     for line in lines or []:
         for exp in line.get("explanations") or []:
-            key = str(exp.get("citation") or "").partition(" ")[0]
-            if key in sources:
-                keys.setdefault(key)
+            for part in re.split(r"\s*[;；]\s*", str(exp.get("citation") or "")):
+                key = part.partition(" ")[0]
+                if key in sources:
+                    keys.setdefault(key)
     return list(keys)
 
 
