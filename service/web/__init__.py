@@ -15,6 +15,9 @@ def install(app: FastAPI) -> None:
     from service.web.session import LoginRequired, WebError
 
     app.include_router(router)
+    from service.web.exports import router as exports_router  # the Chinese xlsx and 编制说明 PDF downloads
+
+    app.include_router(exports_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.exception_handler(WebError)
