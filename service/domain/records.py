@@ -31,6 +31,14 @@ class LineKind(StrEnum):
     three_public = "three_public"  # "三公"经费
 
 
+_NON_FINITE_WORDS = {"nan", "snan", "inf", "infinity"}
+
+
+def _refuse_non_finite_text(text: str) -> None:
+    if text.strip().lstrip("+-").casefold() in _NON_FINITE_WORDS:
+        raise ValueError("must be a finite number (NaN and Infinity are not allowed)")
+
+
 def _money_input(value: Any) -> Any:
     """Accept money as plain decimal text or a number; a float is read through its decimal text (0.1 → 0.10).
 
@@ -44,6 +52,7 @@ def _money_input(value: Any) -> Any:
     if isinstance(value, str):
         if not value.strip():
             raise ValueError("money must not be empty")
+        _refuse_non_finite_text(value)
         number = plain_decimal(value)
         if number is None:
             raise ValueError(
@@ -59,6 +68,7 @@ def _score_input(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, str):
+        _refuse_non_finite_text(value)
         number = plain_decimal(value)
         if number is None:
             raise ValueError("a score must be plain decimal text such as 85.5")
