@@ -321,3 +321,39 @@ def test_exact_number_cells_never_pass_through_float(tmp_path: Path) -> None:
     assert b"<v>81.112832</v>" in raw
     assert read_request(path).data["projects"][0]["requested"] == Decimal("811128.32")
     assert load_workbook(path)["项目"]["E2"].data_type == "n"  # still a number cell
+
+
+def test_the_documented_alias_table_lists_every_header_name() -> None:
+    from service.io.workbook import COLUMNS, IGNORED_TITLES
+
+    doc = (ROOT / "docs" / "workbooks.md").read_text(encoding="utf-8")
+    for columns in COLUMNS.values():
+        for column in columns:
+            assert f"`{column.field}`" in doc, column.field
+            for alias in column.aliases:
+                assert alias in doc, alias
+            for word in column.words:
+                assert word in doc or '"' in word or "“" in word, word
+    assert all(title in doc for title in IGNORED_TITLES)
+
+
+def test_the_template_has_lists_an_example_and_reads_back(tmp_path: Path) -> None:
+    from service.io.template import build_template
+
+    path = tmp_path / "预算申报模板.xlsx"
+    build_template("万元").save(path)
+    book = load_workbook(path)
+    assert book.sheetnames == ["说明", "参数", "部门", "项目"]
+    projects = book["项目"]
+    header = [c.value for c in projects[1]]
+    assert header[:5] == ["项目编码", "单位编码", "项目名称", "支出类型", "申报数（万元）"]
+    lists = {str(dv.sqref).split(":")[0][:-1]: dv.formula1 for dv in projects.data_validations.dataValidation}
+    protection = header.index("保障类别") + 1
+    from openpyxl.utils import get_column_letter
+
+    assert lists[get_column_letter(protection)] == '"三保-基本民生,三保-工资,三保-运转,法定支出,上级配套,无"'
+    assert lists["D"] == '"项目支出,公用经费,三公经费"'
+    assert projects["A2"].number_format == "@"  # ids stay text
+    request = read_request(path).data
+    assert request["envelope"] == Decimal("6000000.00") and request["projects"][0]["requested"] == Decimal("1200000")
+    parse_request(request)  # the example is a valid request
