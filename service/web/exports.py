@@ -4,6 +4,7 @@
 the request itself (参数/部门/项目), so the file reads back through ``recommend``.
 ``GET /ui/decisions/{id}/budget.pdf?unit=元|万元``: the budget document for the 预算编制说明.
 Both check the role first (compiler or auditor), like the decision page.
+``GET /ui/template.xlsx?unit=元|万元``: the import template (compiler or analyst).
 """
 
 from __future__ import annotations
@@ -71,3 +72,20 @@ async def decision_budget_pdf(request: Request, decision_id: str, unit: str = "�
         return render_budget_pdf(result, request=source, unit=unit)
 
     return _download(await run_in_threadpool(build), "application/pdf", "编制说明.pdf")
+
+
+@router.get("/ui/template.xlsx")
+async def import_template(request: Request, unit: str = "元") -> Response:
+    """The import template (申报模板) for the people who upload requests."""
+    need(request, ("compiler", "analyst"))
+    if unit not in ("元", "万元"):
+        raise WebError(404, "err_404")
+
+    def build() -> bytes:
+        from service.io.template import build_template
+
+        buffer = io.BytesIO()
+        build_template(unit).save(buffer)
+        return buffer.getvalue()
+
+    return _download(await run_in_threadpool(build), XLSX, "预算申报模板.xlsx")

@@ -64,3 +64,16 @@ def test_budget_pdf_download(
     pdf.write_bytes(download.content)
     text = subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout
     assert "项目支出预算编制说明" in text and decision_id in text
+
+
+def test_import_template_download(
+    app: FastAPI,  # noqa: F811
+    tokens: dict[str, str],  # noqa: F811
+) -> None:
+    compiler = browser(app, tokens["compiler"])
+    download = compiler.get("/ui/template.xlsx?unit=万元")
+    assert download.status_code == 200
+    book = load_workbook(io.BytesIO(download.content))
+    assert book.sheetnames == ["说明", "参数", "部门", "项目"]
+    assert book["项目"]["E1"].value == "申报数（万元）"
+    assert browser(app, tokens["auditor"]).get("/ui/template.xlsx").status_code == 403
