@@ -357,3 +357,15 @@ def test_the_template_has_lists_an_example_and_reads_back(tmp_path: Path) -> Non
     request = read_request(path).data
     assert request["envelope"] == Decimal("6000000.00") and request["projects"][0]["requested"] == Decimal("1200000")
     parse_request(request)  # the example is a valid request
+
+
+def test_cli_template_command(tmp_path: Path) -> None:
+    import subprocess
+
+    cli = ROOT / ".venv" / "bin" / "budget-rules"
+    output = tmp_path / "模板.xlsx"
+    done = subprocess.run([cli, "template", output, "--unit", "万元"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert load_workbook(output).sheetnames == ["说明", "参数", "部门", "项目"]
+    wrong = subprocess.run([cli, "template", tmp_path / "t.csv"], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and ".xlsx" in wrong.stderr

@@ -109,3 +109,18 @@ def test_html_without_deviations_numbers_sections_on(demo: tuple[dict[str, Any],
     assert "六、项目调整理由及依据" in html and "七、依据文件" in html
     assert "2026年11月29日 14:05" in html  # Beijing time
     assert BEIJING.key == "Asia/Shanghai"
+
+
+def test_cli_writes_the_pdf(tmp_path: Path) -> None:
+    cli = ROOT / ".venv" / "bin" / "budget-rules"
+    output = tmp_path / "编制说明.pdf"
+    done = subprocess.run(
+        [cli, "recommend", DEMO, "--engine", "plain", "--format", "pdf", "--output", output],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert output.read_bytes()[:5] == b"%PDF-"
+    missing = subprocess.run([cli, "recommend", DEMO, "--format", "pdf"], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "--output" in missing.stderr
