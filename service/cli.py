@@ -48,13 +48,24 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (InvalidInput, InvalidPolicy) as error:
-        _fail([str(p) for p in error.problems], 2)
+        _fail(_capped([str(p) for p in error.problems]), 2)
     except InputFileError as error:
         _fail(list(error.problems), 2)
     except BudgetRulesError as error:
         _fail([f"error: {error}"], 2 if error.code == "unknown_ruleset" else 1)
     except OSError as error:
         _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
+
+
+MAX_PROBLEMS_SHOWN = 200
+
+
+def _capped(lines: list[str]) -> list[str]:
+    """At most :data:`MAX_PROBLEMS_SHOWN` problems, then how many more there were."""
+    if len(lines) <= MAX_PROBLEMS_SHOWN:
+        return lines
+    more = len(lines) - MAX_PROBLEMS_SHOWN
+    return [*lines[:MAX_PROBLEMS_SHOWN], f"… and {more:,} more problems (另有 {more:,} 个问题未列出); fix these first"]
 
 
 def _parse_envelope(text: str | None, unit: str = "元") -> str | None:

@@ -369,3 +369,18 @@ def test_cli_template_command(tmp_path: Path) -> None:
     assert load_workbook(output).sheetnames == ["说明", "参数", "部门", "项目"]
     wrong = subprocess.run([cli, "template", tmp_path / "t.csv"], capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and ".xlsx" in wrong.stderr
+
+
+def test_cli_lists_at_most_200_problems_of_the_core(tmp_path: Path) -> None:
+    """3,000 lines naming an unknown department: 200 problems, then how many more."""
+    import subprocess
+
+    rows = [[f"P{n}", "D99", "甲", "项目支出", 1] for n in range(3000)]
+    path = small_book(tmp_path / "b.xlsx", rows, header=["项目编码", "单位编码", "项目名称", "支出类型", "申报数"])
+    cli = ROOT / ".venv" / "bin" / "budget-rules"
+    done = subprocess.run([cli, "recommend", path, "--format", "table"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 201
+    assert lines[0].startswith("项目!B2: project_id P0: projects.0.department_id: unknown department 'D99'")
+    assert lines[-1].startswith("… and 2,800 more problems")
