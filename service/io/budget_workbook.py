@@ -12,6 +12,7 @@ sheets 参数, 部门 and 项目, so that ``budget-rules recommend`` reads the e
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -42,7 +43,6 @@ from service.report.words import (
     flags_zh,
     full_citation,
     ruleset_sources,
-    tier_zh,
     yuan,
 )
 
@@ -141,13 +141,17 @@ class _Book:
             for cell in row_cells:
                 if cell.column - 1 in money:
                     cell.number_format = fmt
-                elif isinstance(cell.value, str) and len(cell.value) > 30:
+                    cell.alignment = Alignment(vertical="top")
+                elif isinstance(cell.value, str) and len(cell.value) > 12:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+                else:
+                    cell.alignment = Alignment(vertical="top")
+        column_widths = [(widths or {}).get(i) or (16 if i in money else 14) for i in range(len(headers))]
+        _fit_row_heights(sheet, column_widths)
         last_column = get_column_letter(len(headers))
         sheet.auto_filter.ref = f"A1:{last_column}{max(last_data, 1)}"
         sheet.freeze_panes = "A2"
-        for position in range(1, len(headers) + 1):
-            width = (widths or {}).get(position - 1) or (16 if position - 1 in money else 14)
+        for position, width in enumerate(column_widths, start=1):
             sheet.column_dimensions[get_column_letter(position)].width = width
         self.print_setup(sheet, title)
         return sheet
@@ -222,7 +226,7 @@ class _Book:
                     KIND_ZH.get(str(line.get("kind")), line.get("kind")),
                     *(self.money(line.get(key)) for key in money_keys),
                     STATUS_ZH.get(str(line.get("status")), line.get("status")),
-                    tier_zh(line.get("tier")),
+                    "—" if line.get("tier") is None else f"第{line.get('tier')}档",
                     "、".join(flags_zh(line)),
                     "；".join(r for r in reasons if r),
                 ]
@@ -252,7 +256,7 @@ class _Book:
             rows,
             money={5, 6, 7, 8, 9},
             total=total,
-            widths={1: 28, 3: 22, 11: 18, 12: 18, 13: 60},
+            widths={1: 22, 3: 16, 4: 10, 10: 9, 11: 8, 12: 14, 13: 40},
         )
 
     def departments(self, result: Mapping[str, Any], names: Mapping[str, str]) -> None:
@@ -396,6 +400,18 @@ class _Book:
             if column.text:  # ids and codes stay text, never turned into numbers by Excel
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=position, max_col=position):
                     cell.number_format = "@"
+
+
+def _fit_row_heights(sheet: Any, widths: Sequence[int]) -> None:
+    """Give rows with wrapped text the height their lines need (Excel and LibreOffice do not on open)."""
+    for row in sheet.iter_rows(min_row=1):
+        lines = 1
+        for cell, width in zip(row, widths, strict=False):
+            if isinstance(cell.value, str) and cell.alignment.wrap_text:
+                text_width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in cell.value)
+                lines = max(lines, -(-text_width * 11 // (10 * max(width - 2, 1))))
+        if lines > 1:
+            sheet.row_dimensions[row[0].row].height = 16 * min(lines, 12)
 
 
 def _cell(value: object) -> Any:
