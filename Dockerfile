@@ -30,6 +30,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     BUDGET_RULES_HOME=/app \
     BUDGET_RULES_ENVIRONMENT=production \
     BUDGET_RULES_DATABASE_URL=sqlite:////app/data/budget-rules.sqlite3
+# WeasyPrint renders the 编制说明 PDF: Pango and a CJK font to embed (no browser, no compiler)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 budget
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app

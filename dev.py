@@ -112,6 +112,31 @@ def ensure_axe() -> None:
     subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=False)
 
 
+REPORT_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "fonts-noto-cjk", "poppler-utils")
+"""WeasyPrint's system libraries, a CJK font to embed in the 编制说明 PDF, and pdftotext/pdftoppm for its tests."""
+
+OFFICE_PACKAGES = ("libreoffice-calc-nogui",)
+"""LibreOffice (headless) turns the Chinese xlsx export into a PDF in the print set-up test."""
+
+
+def _apt_install(packages: tuple[str, ...], why: str) -> None:
+    if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
+        say(f"warning: cannot install {' '.join(packages)} ({why}); install them with apt-get")
+        return
+    say(f"installing Debian's {' '.join(packages)} ({why})")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=False, env=env)
+
+
+def ensure_report_tools() -> None:
+    """The PDF budget document (WeasyPrint) and its tests need Pango, a CJK font and poppler-utils."""
+    if not (shutil.which("pdftotext") and Path("/usr/share/fonts/opentype/noto").is_dir()):
+        _apt_install(REPORT_PACKAGES, "PDF budget document and its tests")
+    if not (shutil.which("libreoffice") or shutil.which("soffice")):
+        _apt_install(OFFICE_PACKAGES, "print set-up check of the xlsx export")
+
+
 def demo() -> int:
     ensure_venv()
     return run(BIN / "budget-rules", "demo", *sys.argv[2:], check=False)
@@ -123,6 +148,7 @@ def test() -> int:
     ensure_postgres()
     ensure_chromium()
     ensure_axe()
+    ensure_report_tools()
     checked = check()
     status = run(BIN / "python", "-m", "pytest", *sys.argv[2:], check=False)
     if status == 0:
@@ -142,7 +168,13 @@ def check() -> int:
     return max(statuses)
 
 
-COMMANDS = {"demo": demo, "test": test, "check": check, "setup": lambda: ensure_venv() or 0}
+COMMANDS = {
+    "demo": demo,
+    "test": test,
+    "check": check,
+    "setup": lambda: ensure_venv() or 0,
+    "report-tools": lambda: ensure_report_tools() or 0,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -51,7 +51,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (InvalidInput, InvalidPolicy) as error:
-        _fail([str(p) for p in error.problems], exit_status(error) or 2)
+        _fail(_capped([str(p) for p in error.problems]), exit_status(error) or 2)
     except InputFileError as error:
         _fail(list(error.problems), exit_status(error) or 2)
     except BudgetRulesError as error:  # the domain's errors and the use cases' (service.app.errors)
@@ -60,21 +60,63 @@ def _user_errors() -> Iterator[None]:
         _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
 
 
-def _parse_envelope(text: str | None) -> str | None:
+MAX_PROBLEMS_SHOWN = 200
+
+
+def _capped(lines: list[str]) -> list[str]:
+    """At most :data:`MAX_PROBLEMS_SHOWN` problems, then how many more there were."""
+    if len(lines) <= MAX_PROBLEMS_SHOWN:
+        return lines
+    more = len(lines) - MAX_PROBLEMS_SHOWN
+    return [*lines[:MAX_PROBLEMS_SHOWN], f"… and {more:,} more problems (另有 {more:,} 个问题未列出); fix these first"]
+
+
+def _parse_envelope(text: str | None, unit: str = "元") -> str | None:
+    """The typed envelope in 元 (plain decimal text, in ``unit`` or ending in 元/万元)."""
     if text is None:
         return None
-    return text.strip().replace(",", "")
+    from service.app.envelope import parse_envelope
+
+    return str(parse_envelope(text, unit))
+
+
+def _confirm_envelope(raw: Mapping[str, Any], yes: bool) -> None:
+    """Refuse an envelope that looks typed in the wrong unit (under 1% of the requested total) unless --yes."""
+    from decimal import Decimal, InvalidOperation
+
+    from service.app.envelope import envelope_unit_warning
+
+    if yes or raw.get("envelope") in (None, ""):
+        return
+    try:
+        envelope = Decimal(str(raw["envelope"]))
+        total = sum(
+            (Decimal(str(p.get("requested"))) for p in raw.get("projects") or [] if isinstance(p, Mapping)),
+            Decimal(0),
+        )
+    except (InvalidOperation, ValueError):
+        return  # the core names the bad amount
+    warning = envelope_unit_warning(envelope, total)
+    if warning:
+        _fail([warning], 2)
 
 
 @app.command()
 def recommend(
     request_path: Annotated[Path, typer.Argument(metavar="REQUEST", help="request .json, .xlsx, or a folder of CSVs")],
     envelope: Annotated[
-        str | None, typer.Option(help="money available for these lines (overrides the request)")
+        str | None,
+        typer.Option(help="money available for these lines (overrides the request), e.g. 600万元 or 6000000"),
     ] = None,
+    envelope_unit: Annotated[str, typer.Option(help="unit of --envelope: 元 or 万元")] = "元",
+    yes: Annotated[
+        bool, typer.Option("--yes", help="run even if the envelope is under 1% of the requested total")
+    ] = False,
     ruleset: Annotated[str | None, typer.Option(help="ruleset id (default: the request's, else wuding-county)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="json, table, csv or xlsx")] = "json",
-    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (required for xlsx)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, table, csv, xlsx or pdf")] = "json",
+    output: Annotated[Path | None, typer.Option(help="write here instead of stdout (required for xlsx, pdf)")] = None,
+    headers: Annotated[str, typer.Option(help="xlsx: zh (Chinese, printable) or en (machine columns)")] = "zh",
+    unit: Annotated[str, typer.Option(help="xlsx/pdf amounts in 元 or 万元")] = "元",
     fiscal_year: Annotated[int | None, typer.Option(help="fiscal year (needed for a folder of CSVs)")] = None,
     engine: Annotated[str, typer.Option(help="durable-rules (default) or plain")] = "durable-rules",
     record: Annotated[
@@ -93,32 +135,84 @@ def recommend(
     by ``GET /v1/decisions/{id}``, the pages and ``budget-rules draft create``. Without ``--record``
     the result's ``decision_id`` is null.
     """
-    from service.io.writers import FORMATS, write_result
+    from service.io.writers import FORMATS
 
-    if fmt not in FORMATS:
-        _fail([f"error: --format must be one of {', '.join(FORMATS)}"], 2)
-    if fmt == "xlsx" and output is None:
-        _fail(["error: --format xlsx needs --output FILE.xlsx"], 2)
+    formats = (*FORMATS, "pdf")
+    if fmt not in formats:
+        _fail([f"error: --format must be one of {', '.join(formats)}"], 2)
+    if fmt in ("xlsx", "pdf") and output is None:
+        _fail([f"error: --format {fmt} needs --output FILE.{fmt}"], 2)
+    if headers not in ("zh", "en"):
+        _fail(["error: --headers must be zh or en"], 2)
+    if unit not in ("元", "万元") or envelope_unit not in ("元", "万元"):
+        _fail(["error: --unit and --envelope-unit must be 元 or 万元"], 2)
     if engine not in ENGINES:
         _fail([f"error: --engine must be one of {', '.join(ENGINES)}"], 2)
     if record:
         with _user_errors(), _recording_errors():
-            result = record_recommendation(
-                request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, token=token
+            typed = _parse_envelope(envelope, envelope_unit)
+            request, result = record_recommendation(
+                request_path, envelope=typed, ruleset=ruleset, fiscal_year=fiscal_year, token=token, confirmed=yes
             )
-            write_result(result, fmt, output)
+            _write_document(result, request, fmt, output, headers, unit)
             err.print(f"recorded: decision {result['decision_id']}", markup=False)
         return
     with _user_errors():
+        typed = _parse_envelope(envelope, envelope_unit)
         if fmt == "json":  # streamed: memory stays flat however many lines (see service/batch.py)
             stream_recommendation(
-                request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine, output=output
+                request_path,
+                envelope=typed,
+                ruleset=ruleset,
+                fiscal_year=fiscal_year,
+                engine=engine,
+                output=output,
+                confirmed=yes,
             )
             return
-        result = run_recommendation(
-            request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
+        request, result = recommend_with_request(
+            request_path, envelope=typed, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine, confirmed=yes
         )
+        _write_document(result, request, fmt, output, headers, unit)
+
+
+def _write_document(
+    result: dict[str, Any], request: Any, fmt: str, output: Path | None, headers: str, unit: str
+) -> None:
+    """The result in the chosen format: the Chinese workbook and the PDF need the request beside it."""
+    from service.io.writers import write_result
+
+    if fmt == "xlsx" and headers == "zh":
+        from service.io.budget_workbook import build_budget_workbook
+
+        assert output is not None
+        build_budget_workbook(result, request=request, unit=unit).save(output)
+    elif fmt == "pdf":
+        from service.report.pdf import write_budget_pdf
+
+        assert output is not None
+        write_budget_pdf(result, output, request=request, unit=unit)
+    else:
         write_result(result, fmt, output)
+
+
+@app.command()
+def template(
+    output: Annotated[Path, typer.Argument(metavar="FILE.xlsx", help="where to write the import template")] = Path(
+        "预算申报模板.xlsx"
+    ),
+    unit: Annotated[str, typer.Option(help="amount columns in 元 or 万元")] = "元",
+) -> None:
+    """Write the import template (申报模板): sheets 说明, 参数, 部门, 项目 with drop-down lists and an example."""
+    from service.io.template import build_template
+
+    if unit not in ("元", "万元"):
+        _fail(["error: --unit must be 元 or 万元"], 2)
+    if output.suffix.lower() != ".xlsx":
+        _fail([f"error: {output.name}: the template is an .xlsx workbook; name it FILE.xlsx"], 2)
+    with _user_errors():
+        build_template(unit).save(output)
+    err.print(f"已写入申报模板 {output} (import template written)", markup=False)
 
 
 @contextmanager
@@ -144,21 +238,25 @@ def record_recommendation(
     ruleset: str | None = None,
     fiscal_year: int | None = None,
     token: str | None = None,
-) -> dict[str, Any]:
-    """Recommend and record as ``POST /v1/recommendations`` does (decision row + audit record, one transaction)."""
+    confirmed: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """(request, result): recommend and record as ``POST /v1/recommendations`` does (decision row + audit
+    record, one transaction)."""
     import json
 
     from service.app.decisions import recommend_and_record
+    from service.app.roles import COMPILERS
     from service.clistate import authenticated, service_state
     from service.domain.records import parse_request
 
     raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
-    parse_request(raw, origins)  # every problem named with its file, row and field before anything is opened
+    _confirm_envelope(raw, confirmed)
+    request = parse_request(raw, origins)  # every problem named with its file, row and field before anything opens
     with service_state() as state:
-        actor = authenticated(state, token, "compiler")
+        actor = authenticated(state, token, *COMPILERS)
         row = recommend_and_record(state, actor, json.loads(json.dumps(raw, default=str)))
     result: dict[str, Any] = json.loads(row.result_json)
-    return result
+    return request, result
 
 
 def _load_raw(
@@ -169,7 +267,7 @@ def _load_raw(
     loaded = read_request(request_path, fiscal_year=fiscal_year)
     raw = dict(loaded.data)
     if envelope is not None:
-        raw["envelope"] = _parse_envelope(envelope)
+        raw["envelope"] = envelope
     if ruleset is not None:
         raw["ruleset"] = ruleset
     return raw, loaded.origins
@@ -198,6 +296,7 @@ def stream_recommendation(
     fiscal_year: int | None = None,
     engine: str = "durable-rules",
     output: Path | None = None,
+    confirmed: bool = True,
 ) -> None:
     """The json result written as it is made; to a file, atomically (a temporary file renamed)."""
     import os
@@ -208,6 +307,7 @@ def stream_recommendation(
     from service.engine import make_matcher
 
     raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    _confirm_envelope(raw, confirmed)
     header = RequestValidator(raw).header
     if header is None:  # the request itself is wrong: report every problem, its lines' too
         parse_request(raw, origins)
@@ -261,20 +361,37 @@ def run_recommendation(
     fiscal_year: int | None = None,
     engine: str = "durable-rules",
 ) -> dict[str, Any]:
+    return recommend_with_request(
+        request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
+    )[1]
+
+
+def recommend_with_request(
+    request_path: Path,
+    *,
+    envelope: str | None = None,
+    ruleset: str | None = None,
+    fiscal_year: int | None = None,
+    engine: str = "durable-rules",
+    confirmed: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The validated request (JSON form, for exports that must read back) and the result."""
     from service.domain.decision import recommend as decide
     from service.domain.records import parse_request
     from service.engine import make_matcher
 
     raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    _confirm_envelope(raw, confirmed)
     request = parse_request(raw, origins)
     compiled = _compile_for(request.ruleset or DEFAULT_RULESET, request.fiscal_year)
     matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
     try:
-        return decide(request, compiled, matcher)
+        result = decide(request, compiled, matcher)
     finally:
         close: Callable[[], None] | None = getattr(matcher, "close", None)
         if close:
             close()
+    return request.model_dump(mode="json", exclude_none=True), result
 
 
 app.command()(simulate)

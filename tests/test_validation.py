@@ -518,7 +518,7 @@ def test_cli_xlsx_output_has_exact_numeric_money(tmp_path: Path, json_result: di
     path = write_json(tmp_path / "good.json", raw)
     expected = _json_result(run_cli("recommend", path))
     out = tmp_path / "result.xlsx"
-    done = run_cli("recommend", path, "--format", "xlsx", "--output", out)
+    done = run_cli("recommend", path, "--format", "xlsx", "--headers", "en", "--output", out)
     assert done.returncode == 0, done.stderr
     assert out.exists() and out.stat().st_size > 0
     sheet = load_workbook(out)["lines"]
@@ -539,15 +539,32 @@ def test_cli_xlsx_needs_an_output_file(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
 
 
+def test_cli_envelope_under_one_percent_of_requests_needs_yes(tmp_path: Path) -> None:
+    """An envelope typed in 万元 into a 元 field is refused with a clear message unless confirmed."""
+    raw = copy.deepcopy(good_request())
+    total = sum((Decimal(p["requested"]) for p in raw["projects"]), Decimal(0))
+    path = write_json(tmp_path / "good.json", raw)
+    tiny = str((total / 1000).quantize(Decimal("0.01")))
+    refused = run_cli("recommend", path, "--envelope", tiny)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "是否把万元当成了元" in refused.stderr and "--yes" in refused.stderr
+    assert _json_result(run_cli("recommend", path, "--envelope", tiny, "--yes"))["envelope"] == tiny
+    plenty = str(total)
+    assert _json_result(run_cli("recommend", path, "--envelope", plenty))["envelope"] == f"{total:.2f}"
+
+
 def test_cli_envelope_option_overrides_the_request(tmp_path: Path) -> None:
     raw = copy.deepcopy(good_request())
     path = write_json(tmp_path / "good.json", raw)
-    got = _json_result(run_cli("recommend", path, "--envelope", "1,000,000.00"))
+    got = _json_result(run_cli("recommend", path, "--envelope", "100万元", "--yes"))
     assert got["envelope"] == "1000000.00"
+    in_wan = _json_result(run_cli("recommend", path, "--envelope", "100", "--envelope-unit", "万元", "--yes"))
+    assert in_wan["envelope"] == "1000000.00" and in_wan["lines"] == got["lines"]
     totals = got["summary"]["totals"]
     from_envelope = sum(
         (Decimal(ln["recommended"]) - Decimal(ln["allocated_from_pool"]) for ln in got["lines"]), Decimal(0)
     )
     assert from_envelope + Decimal(totals["reserve_envelope"]) == Decimal("1000000.00")
-    bad = run_cli("recommend", path, "--envelope", "lots")
-    assert bad.returncode == 2 and bad.stdout == "" and "envelope" in bad.stderr and "Traceback" not in bad.stderr
+    for typed in ("lots", "1,000,000.00", "1_000_000", "１０００"):  # plain decimal text only (issue 10.9)
+        bad = run_cli("recommend", path, "--envelope", typed)
+        assert bad.returncode == 2 and bad.stdout == "" and "envelope" in bad.stderr and "Traceback" not in bad.stderr

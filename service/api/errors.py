@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.jsonpos import located_detail
 from service.app.error_table import HTTP_STATUS, http_status
 from service.app.errors import AppError, EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset, problem_detail
 from service.io.readers import InputFileError
@@ -109,8 +110,9 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error_class, _known)
 
     @app.exception_handler(RequestValidationError)
-    async def _parameters(_: Request, error: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "message": e.get("msg", "")} for e in error.errors()]
+    async def _parameters(request: Request, error: RequestValidationError) -> JSONResponse:
+        body = getattr(request, "_body", b"")  # already read by FastAPI when the body was parsed
+        details = [located_detail(e, body) for e in error.errors()]
         return envelope(422, "invalid_parameters", "invalid request parameters", details)
 
     @app.exception_handler(StarletteHTTPException)

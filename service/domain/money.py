@@ -7,6 +7,7 @@ where exact integer arithmetic is simpler, e.g. in the largest-remainder allocat
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 
 FEN = Decimal("0.01")
@@ -54,3 +55,19 @@ def decimal_text(value: Decimal) -> str:
     """A score or rate as plain text, without exponent and without trailing zeros."""
     text = f"{value.normalize():f}"
     return text
+
+
+_PLAIN_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def plain_decimal(text: str) -> Decimal | None:
+    """The exact value of plain decimal text (ASCII digits, one optional point, optional minus), else ``None``.
+
+    Thousands separators ("5,00" is 500 in one country and 5 in another), underscores ("1_0"),
+    exponents, full-width (５) and Arabic-Indic (٥) digits are all refused: Python's ``Decimal``
+    would accept several of them silently.
+    """
+    stripped = text.strip()
+    if not _PLAIN_DECIMAL_TEXT.fullmatch(stripped):
+        return None
+    return Decimal(stripped)

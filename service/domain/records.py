@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from service.domain.errors import InvalidInput, Problem
-from service.domain.money import FEN
+from service.domain.money import FEN, plain_decimal
 
 
 class DepartmentKind(StrEnum):
@@ -42,17 +42,34 @@ class Protection(StrEnum):
     matching = "matching"  # 上级配套
 
 
+_NON_FINITE_WORDS = {"nan", "snan", "inf", "infinity"}
+
+
+def _refuse_non_finite_text(text: str) -> None:
+    if text.strip().lstrip("+-").casefold() in _NON_FINITE_WORDS:
+        raise ValueError("must be a finite number (NaN and Infinity are not allowed)")
+
+
 def _money_input(value: Any) -> Any:
-    """Accept money as a string or a number; a float is read through its decimal text (0.1 → 0.10)."""
+    """Accept money as plain decimal text or a number; a float is read through its decimal text (0.1 → 0.10).
+
+    Text must be ASCII digits with one optional point (no "5,00", "1_0", full-width or Arabic-Indic
+    digits): anything else is refused rather than guessed at.
+    """
     if isinstance(value, bool):
         raise ValueError("money must be a decimal amount, not a boolean")
     if isinstance(value, float):
         return Decimal(repr(value))
     if isinstance(value, str):
-        text = value.strip().replace(",", "")
-        if not text:
+        if not value.strip():
             raise ValueError("money must not be empty")
-        return text
+        _refuse_non_finite_text(value)
+        number = plain_decimal(value)
+        if number is None:
+            raise ValueError(
+                "must be plain decimal text such as 1234.56 (ASCII digits, one optional point, no separators)"
+            )
+        return number
     return value
 
 
@@ -61,7 +78,13 @@ def _score_input(value: Any) -> Any:
         raise ValueError("a score must be a number, not a boolean")
     if isinstance(value, float):
         return Decimal(repr(value))
-    return value.strip() if isinstance(value, str) else value
+    if isinstance(value, str):
+        _refuse_non_finite_text(value)
+        number = plain_decimal(value)
+        if number is None:
+            raise ValueError("a score must be plain decimal text such as 85.5")
+        return number
+    return value
 
 
 _TRUE_WORDS = {"true", "1", "yes", "y", "是", "t"}
@@ -173,6 +196,7 @@ class BudgetRequest(_Record):
 
 _FRIENDLY = {
     "missing": "is required",
+    "value_error": "{error}",
     "extra_forbidden": "is not a known field",
     "decimal_max_places": "has more than 2 decimal places (money is to the fen)",
     "finite_number": "must be a finite number (NaN and Infinity are not allowed)",
@@ -412,6 +436,10 @@ def _with_origins(problems: list[Problem], origins: Mapping[tuple[str, int], str
         return problems
     out = []
     for p in problems:
-        place = origins.get((str(p.loc[0]), p.loc[1])) if len(p.loc) >= 2 and isinstance(p.loc[1], int) else None
+        place = None
+        if len(p.loc) >= 2 and isinstance(p.loc[1], int):
+            # a workbook names the very cell of a field ("项目!E3"), keyed ("projects.requested", 1)
+            cell = origins.get((f"{p.loc[0]}.{p.loc[2]}", p.loc[1])) if len(p.loc) >= 3 else None
+            place = cell or origins.get((str(p.loc[0]), p.loc[1]))
         out.append(Problem(p.loc, p.message, p.record, place) if place else p)
     return out

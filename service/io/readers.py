@@ -16,11 +16,13 @@ Exceptions::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,8 +30,10 @@ from typing import Any
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser  # type: ignore[import-untyped]
 
 from service.io.strictjson import StrictJsonError, json_type, loads_exact
+from service.io.workbook import PARAMETER_HEADER_WORDS, HeaderColumn, cell_value, resolve_header
 
 MAX_INPUT_BYTES = 50 * 1024 * 1024
 """Largest JSON or CSV file (and largest .xlsx file on disk) that is read at all."""
@@ -47,10 +51,28 @@ parts of ordinary workbooks legitimately compress very well."""
 RECORD_KINDS = ("departments", "projects")
 """The two record lists of a request, in the order they are read."""
 
-CSV_FILES = {"departments": "departments.csv", "projects": "projects.csv"}
-SHEET_NAMES = {"departments": ("departments", "部门"), "projects": ("projects", "项目")}
-REQUEST_SHEET = "request"
-REQUEST_HEADER_KEYS = ("key", "field", "字段")
+CSV_FILES = {
+    "departments": ("departments.csv", "部门.csv"),
+    "projects": ("projects.csv", "项目.csv"),
+    "parameters": ("参数.csv", "request.csv"),
+}
+SHEET_NAMES = {
+    "departments": ("departments", "部门"),
+    "projects": ("projects", "项目"),
+    "parameters": ("request", "参数", "parameters"),
+}
+
+MAX_SHEET_ROWS = 100_000
+"""Most rows of one sheet or CSV file (the header included); larger requests go as JSON."""
+
+MAX_SHEET_COLUMNS = 64
+"""Rightmost column a record sheet may use (BL); the documented headers need 15."""
+
+MAX_SHEET_CELLS = 2_000_000
+"""Most stored cells of one sheet (counted in its XML before parsing)."""
+
+MAX_PROBLEMS = 200
+"""Most problems listed for one file; the rest are counted in a last line."""
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 Origins = dict[tuple[str, int], str]
@@ -164,39 +186,215 @@ def _decode_utf8(raw: bytes, name: str) -> str:
         ) from exc
 
 
+# --- problems, bounded ------------------------------------------------------------------------
+
+
+class ProblemLog(list[str]):
+    """Problems of one file, keeping at most ``cap``; the rest are only counted (问题过多时只列前若干条)."""
+
+    def __init__(self, cap: int = MAX_PROBLEMS) -> None:
+        super().__init__()
+        self.cap = cap
+        self.more = 0
+
+    def append(self, problem: str) -> None:
+        if len(self) < self.cap:
+            super().append(problem)
+        else:
+            self.more += 1
+
+    def extend(self, problems: Iterable[str]) -> None:
+        for problem in problems:
+            self.append(problem)
+
+    def lines(self) -> list[str]:
+        """The kept problems, and a last line saying how many more there were."""
+        if not self.more:
+            return list(self)
+        return [*self, f"… and {self.more:,} more problems (另有 {self.more:,} 个问题未列出); fix these first"]
+
+
+def _raise_if_any(problems: ProblemLog) -> None:
+    if problems or problems.more:
+        raise InputFileError(problems.lines())
+
+
+# --- header and cells, shared by CSV files and sheets -----------------------------------------
+
+_NAMELESS = "nameless"
+_SKIPPED = "skipped"
+ColumnSlot = HeaderColumn | str
+"""A resolved header cell: the field's column, or ``_NAMELESS`` (blank title) / ``_SKIPPED``."""
+
+
+def cell_ref(place: str, column: int, row: int) -> str:
+    """``"项目!E3"``: the sheet (or CSV file) and the cell, as a spreadsheet user names it."""
+    return f"{place}!{get_column_letter(column)}{row}"
+
+
+def _resolve_header_row(
+    kind: str, values: Sequence[Any], place: str, row: int, problems: list[str]
+) -> list[ColumnSlot]:
+    """Each header cell resolved through the alias table of :mod:`service.io.workbook`."""
+    slots: list[ColumnSlot] = []
+    seen: dict[str, str] = {}
+    for position, value in enumerate(values, start=1):
+        title = "" if value is None else str(value).strip()
+        ref = cell_ref(place, position, row)
+        if not title:
+            slots.append(_NAMELESS)
+            continue
+        found = resolve_header(kind, title)
+        if isinstance(found, str):
+            problems.append(f"{ref}: {found}")
+            slots.append(_SKIPPED)
+        elif found is None:
+            slots.append(_SKIPPED)
+        elif found.column.field in seen:
+            problems.append(
+                f"{ref}: column {title!r} is the same field ({found.column.field}) as "
+                f"{seen[found.column.field]}; keep one"
+            )
+            slots.append(_SKIPPED)
+        else:
+            seen[found.column.field] = ref
+            slots.append(found)
+    if not any(isinstance(slot, HeaderColumn) for slot in slots):
+        problems.append(f"{place}!{row}: the header row names no known column (see docs/workbooks.md)")
+    return slots
+
+
+def _record_from_row(
+    values: Sequence[Any], slots: Sequence[ColumnSlot], place: str, row: int, problems: list[str]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The fields of one row and the cell each came from; ``(None, {})`` for a blank row."""
+    if all(value is None for value in values):
+        return None, {}
+    record: dict[str, Any] = {}
+    cells: dict[str, str] = {}
+    for position, value in enumerate(values, start=1):
+        if value is None:
+            continue
+        slot = slots[position - 1] if position <= len(slots) else _NAMELESS
+        ref = cell_ref(place, position, row)
+        if slot == _NAMELESS:
+            problems.append(f"{ref}: holds a value but its column has no name in the header")
+            continue
+        if not isinstance(slot, HeaderColumn):
+            continue  # an ignored column, or an unknown one already named at the header
+        converted, problem = cell_value(slot, value)
+        if problem is not None:
+            problems.append(f"{ref}: {slot.column.title}: {problem}")
+            continue
+        record[slot.column.field] = converted
+        cells[slot.column.field] = ref
+    return record, cells
+
+
+def _add_origins(origins: Origins, kind: str, index: int, place: str, cells: Mapping[str, str]) -> None:
+    """Where record ``index`` came from, and each field's cell, keyed as :func:`parse_request` reads them."""
+    origins[(kind, index)] = place
+    for name, ref in cells.items():
+        origins[(f"{kind}.{name}", index)] = ref
+
+
+def _read_parameter_rows(rows: Iterable[tuple[int, list[Any]]], place: str, problems: list[str]) -> dict[str, Any]:
+    """``name | value`` rows of the 参数 sheet (or request sheet / 参数.csv), under an optional header row."""
+    found: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    first = True
+    for number, values in rows:
+        if all(value is None for value in values):
+            continue
+        key = values[0] if values else None
+        was_first, first = first, False
+        if not isinstance(key, str):
+            problems.append(f"{cell_ref(place, 1, number)}: column A must hold a parameter name such as 预算年度")
+            continue
+        if was_first and _key_word(key) in PARAMETER_HEADER_WORDS:
+            continue  # the optional "参数 | 值" header row
+        if any(value is not None for value in values[2:]):
+            problems.append(f"{place}!{number}: only two columns (name, value) are read")
+        resolved = resolve_header("parameters", key)
+        if isinstance(resolved, str):
+            problems.append(f"{cell_ref(place, 1, number)}: {resolved}")
+            continue
+        if resolved is None:
+            continue
+        name = resolved.column.field
+        if name in found:
+            problems.append(f"{cell_ref(place, 1, number)}: {key!r} is given twice (also {where[name]})")
+            continue
+        value = values[1] if len(values) > 1 else None
+        if value is None:
+            continue
+        converted, problem = cell_value(resolved, value)
+        if problem is not None:
+            problems.append(f"{cell_ref(place, 2, number)}: {resolved.column.title}: {problem}")
+            continue
+        found[name] = converted
+        where[name] = cell_ref(place, 2, number)
+    return found
+
+
+def _key_word(text: str) -> str:
+    return text.strip().casefold()
+
+
 # --- folder of CSVs ---------------------------------------------------------------------------
 
 
 def read_csv_folder(folder: Path, fiscal_year: int | None) -> LoadedRequest:
-    """Read ``departments.csv`` and ``projects.csv`` of ``folder``; ``fiscal_year`` is required."""
-    problems: list[str] = []
-    if fiscal_year is None:
-        problems.append(f"{folder}: a folder of CSVs needs --fiscal-year")
-    for kind in RECORD_KINDS:
-        if not (folder / CSV_FILES[kind]).is_file():
-            problems.append(f"{folder}: {CSV_FILES[kind]} is missing")
-    if problems:
-        raise InputFileError(problems)
-    data: dict[str, Any] = {"fiscal_year": fiscal_year}
+    """Read ``departments.csv``/``部门.csv`` and ``projects.csv``/``项目.csv`` of ``folder``, and the
+    optional ``参数.csv`` (or ``request.csv``); ``fiscal_year`` is required unless 参数 gives it."""
+    problems = ProblemLog()
+    files: dict[str, Path] = {}
+    for kind in (*RECORD_KINDS, "parameters"):
+        present = [folder / name for name in CSV_FILES[kind] if (folder / name).is_file()]
+        if len(present) > 1:
+            problems.append(f"{folder}: {' and '.join(p.name for p in present)} are the same list; keep one")
+        elif present:
+            files[kind] = present[0]
+        elif kind in RECORD_KINDS:
+            problems.append(f"{folder}: {' or '.join(CSV_FILES[kind])} is missing")
+    _raise_if_any(problems)
+    data: dict[str, Any] = {}
     origins: Origins = {}
-    for kind in RECORD_KINDS:
-        name = CSV_FILES[kind]
+    for kind, path in files.items():
         try:
-            text = _decode_utf8(_read_limited(folder / name), name)
+            text = _decode_utf8(_read_limited(path), path.name)
         except InputFileError as exc:
             problems.extend(exc.problems)
             continue
-        records, places, file_problems = read_records_from_csv_text(text, name)
-        problems.extend(file_problems)
+        rows = _csv_rows(text, path.name, problems)
+        if kind == "parameters":
+            data.update(_read_parameter_rows(rows, path.name, problems))
+            continue
+        records = _read_record_rows(kind, rows, path.name, problems, origins)
         data[kind] = records
-        origins.update({(kind, index): place for index, place in enumerate(places)})
-    if problems:
-        raise InputFileError(problems)
+    if fiscal_year is not None:
+        data["fiscal_year"] = fiscal_year
+    elif "fiscal_year" not in data:
+        problems.append(f"{folder}: a folder of CSVs needs --fiscal-year (or a 参数.csv row '预算年度,2021')")
+    _raise_if_any(problems)
     return LoadedRequest(data=data, origins=origins)
 
 
+def _csv_rows(text: str, name: str, problems: list[str]) -> Iterator[tuple[int, list[Any]]]:
+    """Numbered rows of CSV text, each cell stripped, blanks as ``None``; a syntax error ends the file."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for number, cells in _numbered_csv_rows(reader, name):
+            if len(cells) > MAX_SHEET_COLUMNS and any(cell.strip() for cell in cells[MAX_SHEET_COLUMNS:]):
+                problems.append(f"{name} row {number}: refused: more than {MAX_SHEET_COLUMNS} columns")
+                return
+            yield number, [cell.strip() or None for cell in cells]
+    except _CsvSyntaxError as exc:
+        problems.append(str(exc))
+
+
 def read_records_from_csv_text(text: str, name: str) -> tuple[list[dict[str, str]], list[str], list[str]]:
-    """Parse CSV text whose first row holds field names.
+    """Parse CSV text whose first row holds field names, without the alias table (raw titles kept).
 
     Returns ``(records, places, problems)``: one dict per non-blank row holding its non-empty cells
     (stripped strings), the place of each record ("projects.csv row 7", the header being row 1),
@@ -241,6 +439,10 @@ def _numbered_csv_rows(reader: Any, name: str) -> Iterator[tuple[int, list[str]]
         except csv.Error as exc:
             raise _CsvSyntaxError(f"{name} row {number + 1}: invalid CSV: {exc}") from exc
         number += 1
+        if number > MAX_SHEET_ROWS:
+            raise _CsvSyntaxError(
+                f"{name} row {number}: refused: more than {MAX_SHEET_ROWS:,} rows; send a request this large as JSON"
+            )
         yield number, cells
 
 
@@ -286,6 +488,27 @@ def _column_label(position: int) -> str:
     return f"{get_column_letter(position)} ({position})"
 
 
+def _read_record_rows(
+    kind: str, rows: Iterable[tuple[int, list[Any]]], place: str, problems: list[str], origins: Origins
+) -> list[dict[str, Any]]:
+    """Records of a 部门/项目 sheet or CSV file (header row first, blank rows skipped)."""
+    slots: list[ColumnSlot] | None = None
+    records: list[dict[str, Any]] = []
+    for number, values in rows:
+        if slots is None:
+            if all(value is None for value in values):
+                continue  # blank rows above the header
+            slots = _resolve_header_row(kind, values, place, number, problems)
+            continue
+        record, cells = _record_from_row(values, slots, place, number, problems)
+        if record is not None:
+            _add_origins(origins, kind, len(records), f"{place} row {number}", cells)
+            records.append(record)
+    if slots is None:
+        problems.append(f"{place}: empty: a header row of column names is expected")
+    return records
+
+
 # --- .xlsx workbook ---------------------------------------------------------------------------
 
 
@@ -325,15 +548,90 @@ def check_xlsx_container(
     return problems
 
 
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s>/]")
+_SCAN_CHUNK = 1024 * 1024
+
+
+def check_sheet_sizes(path: Path, *, max_rows: int = MAX_SHEET_ROWS, max_cells: int = MAX_SHEET_CELLS) -> list[str]:
+    """Count each sheet's rows and cells in its raw XML, before openpyxl parses anything.
+
+    A byte scan (no XML parsing) stops at the first sheet over :data:`MAX_SHEET_ROWS` rows or
+    :data:`MAX_SHEET_CELLS` cells, so a million-row workbook is refused in well under a second
+    (openpyxl alone scans a whole sheet that lacks a ``<dimension>`` before reading one row).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            titles = _sheet_titles(archive)
+            for member in archive.infolist():
+                name = member.filename
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                rows, cells = _count_tags(archive, name, max_rows, max_cells)
+                title = titles.get(name, name)
+                if rows > max_rows:
+                    return [
+                        f"{path.name}: refused: sheet {title!r} has more than {max_rows:,} rows "
+                        "(工作表行数超过上限); send a request this large as JSON"
+                    ]
+                if cells > max_cells:
+                    return [
+                        f"{path.name}: refused: sheet {title!r} has more than {max_cells:,} cells "
+                        "(工作表单元格数超过上限)"
+                    ]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        return [f"{path.name}: not a valid .xlsx workbook ({exc})"]
+    return []
+
+
+def _count_tags(archive: zipfile.ZipFile, name: str, max_rows: int, max_cells: int) -> tuple[int, int]:
+    """Rows and cells of one sheet's XML, counted in chunks; stops as soon as either bound is passed."""
+    rows = cells = 0
+    tail = b""
+    with archive.open(name) as stream:
+        while chunk := stream.read(_SCAN_CHUNK):
+            data = tail + chunk
+            cut = max(len(data) - 32, 0)  # a tag split across chunks is counted in the next round
+            head, tail = data[:cut], data[cut:]
+            rows += len(_ROW_TAG.findall(head))
+            cells += len(_CELL_TAG.findall(head))
+            if rows > max_rows or cells > max_cells:
+                break
+    rows += len(_ROW_TAG.findall(tail))
+    cells += len(_CELL_TAG.findall(tail))
+    return rows, cells
+
+
+def _sheet_titles(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part name → sheet title, from xl/workbook.xml and its relationships (best effort)."""
+    from xml.etree import ElementTree
+
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return {}
+    targets = {rel.get("Id"): str(rel.get("Target", "")) for rel in rels}
+    titles = {}
+    for sheet in workbook.iter():
+        if not sheet.tag.endswith("}sheet"):
+            continue
+        rel_id = next((value for key, value in sheet.attrib.items() if key.endswith("}id")), None)
+        target = targets.get(rel_id, "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        titles[part] = str(sheet.get("name", ""))
+    return titles
+
+
 def read_xlsx_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
-    """Read sheets ``departments``/``部门``, ``projects``/``项目`` and the optional ``request``."""
+    """Read sheets 部门/``departments``, 项目/``projects`` and the optional 参数/``request``."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise InputFileError([f"{path.name}: cannot read: {exc.strerror or exc}"]) from exc
     if size > MAX_INPUT_BYTES:
         raise InputFileError([_too_large(path.name, size)])
-    container_problems = check_xlsx_container(path)
+    container_problems = check_xlsx_container(path) or check_sheet_sizes(path)
     if container_problems:
         raise InputFileError(container_problems)
     try:
@@ -351,28 +649,24 @@ def read_xlsx_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
 
 
 def _read_workbook(workbook: Any, file_name: str, fiscal_year: int | None) -> LoadedRequest:
-    problems: list[str] = []
+    problems = ProblemLog()
     data: dict[str, Any] = {}
     origins: Origins = {}
-    request_sheet = _find_sheet(workbook, (REQUEST_SHEET,), file_name, problems)
-    if request_sheet is not None:
-        data.update(_read_request_sheet(request_sheet, problems))
+    parameter_sheet = _find_sheet(workbook, SHEET_NAMES["parameters"], file_name, problems)
+    if parameter_sheet is not None:
+        data.update(_read_parameter_rows(_iter_sheet_rows(parameter_sheet, problems), parameter_sheet.title, problems))
     for kind in RECORD_KINDS:
         sheet = _find_sheet(workbook, SHEET_NAMES[kind], file_name, problems, required=True)
         if sheet is None:
             continue
-        records, places = _read_record_sheet(sheet, problems)
-        data[kind] = records
-        origins.update({(kind, index): place for index, place in enumerate(places)})
+        data[kind] = _read_record_rows(kind, _iter_sheet_rows(sheet, problems), sheet.title, problems, origins)
     if fiscal_year is not None:
         data["fiscal_year"] = fiscal_year
     elif "fiscal_year" not in data:
         problems.append(
-            f"{file_name}: no fiscal_year: add a sheet '{REQUEST_SHEET}' with a row "
-            "'fiscal_year | 2021', or pass --fiscal-year"
+            f"{file_name}: no fiscal year: add a sheet 参数 with a row '预算年度 | 2021', or pass --fiscal-year"
         )
-    if problems:
-        raise InputFileError(problems)
+    _raise_if_any(problems)
     return LoadedRequest(data=data, origins=origins)
 
 
@@ -400,104 +694,78 @@ def _find_sheet(
     return workbook[found[0]]
 
 
-def _sheet_place(sheet: Any) -> str:
-    return f"workbook sheet '{sheet.title}'"
+class _ExactCellParser(WorkSheetParser):  # type: ignore[misc]
+    """openpyxl's sheet parser, except that a number cell keeps its exact decimal text as ``Decimal``.
 
-
-def _iter_sheet_rows(sheet: Any) -> Iterator[tuple[int, list[Any]]]:
-    """Yield ``(row number, cells)`` for every row of a read-only sheet.
-
-    The sheet's declared dimension is ignored: a forged ``A1:XFD1048576`` would otherwise make
-    openpyxl pad billions of empty cells. Rows then hold only up to their last written cell.
+    openpyxl would turn ``<v>0.1</v>`` into the float 0.1; money must never pass through a float.
     """
-    sheet.reset_dimensions()
-    for number, row in enumerate(sheet.iter_rows(), start=1):
-        yield number, list(row)
+
+    def parse_cell(self, element: Any) -> dict[str, Any]:
+        cell: dict[str, Any] = super().parse_cell(element)
+        if cell["data_type"] == "n" and isinstance(cell["value"], float):
+            text = element.findtext(VALUE_TAG, None)
+            # on a malformed number the float stays: it is then read through its repr
+            with contextlib.suppress(ArithmeticError):
+                cell["value"] = Decimal(text.strip()) if text else cell["value"]
+        return cell
 
 
-def _read_record_sheet(sheet: Any, problems: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Records of a departments/projects sheet and the place of each."""
-    rows = _iter_sheet_rows(sheet)
-    sheet_place = _sheet_place(sheet)
-    header: list[str] | None = None
-    records: list[dict[str, Any]] = []
-    places: list[str] = []
-    for number, cells in rows:
-        values = [
-            _cell_value(cell, sheet_place, number, position, problems) for position, cell in enumerate(cells, start=1)
-        ]
-        if header is None:
-            if not any(value is not None for value in values):
-                continue  # blank rows above the header
-            header, header_problems = _parse_header(values, f"{sheet_place} row {number}")
-            problems.extend(header_problems)
-            continue
-        record = _record_from_values(values, header, f"{sheet_place} row {number}", problems)
-        if record is not None:
-            records.append(record)
-            places.append(f"{sheet_place} row {number}")
-    if header is None:
-        problems.append(f"{sheet_place}: the sheet is empty: a header row of field names is expected")
-    return records, places
+def _iter_sheet_rows(sheet: Any, problems: list[str]) -> Iterator[tuple[int, list[Any]]]:
+    """Yield ``(row number, values)`` for each stored row of a read-only sheet, bounded.
+
+    Only stored cells are visited (openpyxl's own row iterator pads every row to its last column:
+    one cell in column XFD on each of 10,000 rows costs 164 million empty cells). A sheet past
+    :data:`MAX_SHEET_ROWS` rows or :data:`MAX_SHEET_COLUMNS` columns is refused at the first such
+    cell, before the rest is read; the declared dimension is never trusted.
+    """
+    workbook = sheet.parent
+    place = sheet.title
+    with sheet._get_source() as source:  # openpyxl's read-only sheets stream from here
+        parser = _ExactCellParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        for number, cells in parser.parse():
+            if number > MAX_SHEET_ROWS:
+                raise InputFileError(
+                    [
+                        f"{place}!A{number}: refused: the sheet has more than {MAX_SHEET_ROWS:,} rows "
+                        f"(工作表行数超过上限); send a request this large as JSON"
+                    ]
+                )
+            width = max((cell["column"] for cell in cells), default=0)
+            if width > MAX_SHEET_COLUMNS:
+                raise InputFileError(
+                    [
+                        f"{cell_ref(place, width, number)}: refused: a value beyond column "
+                        f"{get_column_letter(MAX_SHEET_COLUMNS)} (工作表列数超过上限 {MAX_SHEET_COLUMNS}); "
+                        "delete the stray cells to the right of the table"
+                    ]
+                )
+            values: list[Any] = [None] * width
+            for cell in cells:
+                values[cell["column"] - 1] = _cell_value(cell, cell_ref(place, cell["column"], number), problems)
+            yield number, values
 
 
-def _record_from_values(
-    values: Sequence[Any], header: Sequence[str], place: str, problems: list[str]
-) -> dict[str, Any] | None:
-    """The present cells of one sheet row keyed by field name; ``None`` for a blank row."""
-    if all(value is None for value in values):
-        return None
-    record: dict[str, Any] = {}
-    for position, value in enumerate(values, start=1):
-        if value is None:
-            continue
-        title = header[position - 1] if position <= len(header) else ""
-        if not title:
-            problems.append(f"{place}: column {_column_label(position)} holds a value but has no name in the header")
-            continue
-        record[title] = value
-    return record
-
-
-def _read_request_sheet(sheet: Any, problems: list[str]) -> dict[str, Any]:
-    """Key/value rows (fiscal_year, envelope, ruleset) of the optional ``request`` sheet."""
-    sheet_place = _sheet_place(sheet)
-    found: dict[str, Any] = {}
-    for number, cells in _iter_sheet_rows(sheet):
-        values = [
-            _cell_value(cell, sheet_place, number, position, problems) for position, cell in enumerate(cells, start=1)
-        ]
-        if all(value is None for value in values):
-            continue
-        key = values[0] if values else None
-        if not isinstance(key, str):
-            problems.append(f"{sheet_place} row {number}: column A must hold a field name")
-            continue
-        if not found and key.casefold() in REQUEST_HEADER_KEYS:
-            continue  # an optional "key | value" header row
-        if any(value is not None for value in values[2:]):
-            problems.append(f"{sheet_place} row {number}: only two columns (key, value) are read")
-        if key in found:
-            problems.append(f"{sheet_place} row {number}: {key!r} is given twice")
-            continue
-        value = values[1] if len(values) > 1 else None
-        if value is not None:
-            found[key] = value
-    return found
-
-
-def _cell_value(
-    cell: Any, sheet_place: str, row: int, column: int, problems: list[str]
-) -> str | int | bool | Decimal | None:
+def _cell_value(cell: Mapping[str, Any], where: str, problems: list[str]) -> str | int | bool | Decimal | None:
     """The exact value of one cell: int, bool, Decimal, stripped str, or ``None`` when empty."""
-    value = cell.value
-    where = f"{sheet_place} cell {get_column_letter(column)}{row}"
+    value = cell["value"]
     if value is None:
         return None
-    if getattr(cell, "data_type", None) == "e":
+    if cell["data_type"] == "e":
         problems.append(f"{where}: holds the spreadsheet error {value}; type a value instead")
         return None
     if isinstance(value, bool | int):
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            problems.append(f"{where}: {value} is not a finite number")
+            return None
         return value
     if isinstance(value, float):
         number = Decimal(repr(value))

@@ -31,6 +31,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from service.io.workbook import write_exact_decimals
+
 FORMATS = ("json", "table", "csv", "xlsx")
 
 TABLE_FILE_WIDTH = 120
@@ -171,22 +173,23 @@ def _write_table(result: Mapping[str, Any], output: Path | None, console: Consol
 
 def render_table(result: Mapping[str, Any], console: Console) -> None:
     """Print the heading, one row per line, then the totals and counts to ``console``."""
+    from service.io.table_zh import render_lines, render_summary
+
     console.print(Text(_heading(result)))
-    console.print(_lines_table(result.get("lines") or []))
-    summary = result.get("summary") or {}
-    console.print(_summary_table(summary.get("totals") or {}, summary.get("counts") or {}))
+    render_lines(result, console)
+    render_summary(result, console)
 
 
 def _heading(result: Mapping[str, Any]) -> str:
     ruleset = result.get("ruleset") or {}
     parts = [
-        f"规则集 ruleset {ruleset.get('id', '?')}",
-        f"revision {ruleset.get('revision', '?')}",
-        f"digest {ruleset.get('digest', '?')}",
-        f"年度 fiscal year {result.get('fiscal_year', '?')}",
+        f"{result.get('fiscal_year', '?')}年度测算结果",
+        f"规则集 {ruleset.get('id', '?')}",
+        f"版本 {ruleset.get('revision', '?')}",
+        f"校验值 {ruleset.get('digest', '?')}",
     ]
     if result.get("decision_id"):
-        parts.append(f"decision {result['decision_id']}")
+        parts.append(f"测算编号 {result['decision_id']}")
     return " · ".join(parts)
 
 
@@ -321,6 +324,7 @@ def build_workbook(result: Mapping[str, Any]) -> Any:
         _department_rows(department_rows, total_keys, count_keys),
         money=set(total_keys),
     )
+    write_exact_decimals(workbook)
     return workbook
 
 

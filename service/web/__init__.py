@@ -15,6 +15,7 @@ def install(app: FastAPI) -> None:
     from service.web.accounts import router as accounts_router
     from service.web.audit_browser import router as audit_router
     from service.web.drafts import router as drafts_router
+    from service.web.exports import router as exports_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
 
@@ -22,6 +23,7 @@ def install(app: FastAPI) -> None:
     app.include_router(drafts_router)  # 编制方案 pages
     app.include_router(accounts_router)  # sign-in, sign-out, the admin's account page (service/web/accounts.py)
     app.include_router(audit_router)  # the audit records browser (service/web/audit_browser.py)
+    app.include_router(exports_router)  # the Chinese xlsx and 编制说明 PDF downloads (service/web/exports.py)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(fallback_router)  # any other /ui/ address: the pages' 404 (service/web/accounts.py)
 

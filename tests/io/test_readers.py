@@ -25,7 +25,7 @@ from service.io.readers import (
 
 DEPARTMENTS_CSV = "department_id,name,kind,overall_score\nD01,县农业农村局,,92\n T01 , 狮山镇 ,township,78.5\n"
 PROJECTS_CSV = (
-    "project_id,department_id,name,requested,target_review_score,evaluation_score,urgent,note\n"
+    "project_id,department_id,name,requested,target_review_score,evaluation_score,urgent,备注\n"
     "P001,D01,动物防疫,1200000.10,81,93,是,\n"
     "\n"
     'P002,T01,"道路, 维修",0.1,,,false,自定义\n'
@@ -39,18 +39,17 @@ EXPECTED_PROJECTS = [
         "project_id": "P001",
         "department_id": "D01",
         "name": "动物防疫",
-        "requested": "1200000.10",
+        "requested": Decimal("1200000.10"),
         "target_review_score": "81",
         "evaluation_score": "93",
-        "urgent": "是",
+        "urgent": "true",
     },
     {
         "project_id": "P002",
         "department_id": "T01",
         "name": "道路, 维修",
-        "requested": "0.1",
+        "requested": Decimal("0.1"),
         "urgent": "false",
-        "note": "自定义",
     },
 ]
 
@@ -206,12 +205,15 @@ def test_csv_folder_reads_back_raw_records(tmp_path: Path, bom: bool) -> None:
     }
     assert_no_float(loaded.data)
     # the blank line 3 is skipped, but row numbers still match what a spreadsheet shows
-    assert loaded.origins == {
+    records = {key: place for key, place in loaded.origins.items() if "." not in key[0]}
+    assert records == {
         ("departments", 0): "departments.csv row 2",
         ("departments", 1): "departments.csv row 3",
         ("projects", 0): "projects.csv row 2",
         ("projects", 1): "projects.csv row 4",
     }
+    # each field also knows its cell, so the core's problems name it
+    assert loaded.origins[("projects.requested", 1)] == "projects.csv!D4"
 
 
 def test_csv_folder_written_by_csv_module_round_trips(tmp_path: Path) -> None:
@@ -240,8 +242,8 @@ def test_csv_folder_missing_files(tmp_path: Path) -> None:
     folder.mkdir()
     problems = problems_of(folder, fiscal_year=2021)
     assert len(problems) == 2
-    assert "departments.csv is missing" in problems[0]
-    assert "projects.csv is missing" in problems[1]
+    assert "departments.csv or 部门.csv is missing" in problems[0]
+    assert "projects.csv or 项目.csv is missing" in problems[1]
 
 
 def test_gbk_csv_is_refused_naming_the_file(tmp_path: Path) -> None:
@@ -259,20 +261,19 @@ def test_gbk_csv_is_refused_naming_the_file(tmp_path: Path) -> None:
 def test_csv_row_wider_than_header(tmp_path: Path) -> None:
     projects = "project_id,name\nP1,甲\nP2,乙,extra\n"
     [problem] = problems_of(make_csv_folder(tmp_path, projects=projects), fiscal_year=2021)
-    assert problem == "projects.csv row 3: 3 cells but the header has 2 columns"
+    assert problem == "projects.csv!C3: holds a value but its column has no name in the header"
 
 
 def test_csv_duplicate_header(tmp_path: Path) -> None:
     projects = "project_id,name,name\nP1,甲,乙\n"
     [problem] = problems_of(make_csv_folder(tmp_path, projects=projects), fiscal_year=2021)
-    assert problem.startswith("projects.csv row 1: duplicate column name 'name'")
-    assert "column C (3)" in problem
+    assert problem == "projects.csv!C1: column 'name' is the same field (name) as projects.csv!B1; keep one"
 
 
 def test_csv_problems_of_both_files_are_all_reported(tmp_path: Path) -> None:
-    folder = make_csv_folder(tmp_path, departments="", projects='id\n"unclosed\n')
+    folder = make_csv_folder(tmp_path, departments="", projects='project_id\n"unclosed\n')
     problems = problems_of(folder, fiscal_year=2021)
-    assert problems[0].startswith("departments.csv: the file is empty")
+    assert problems[0].startswith("departments.csv: empty: a header row")
     assert problems[1].startswith("projects.csv row 2: invalid CSV")
 
 
@@ -315,7 +316,7 @@ def make_workbook(
             "prior_year_budget",
             "target_review_score",
             "urgent",
-            "note",
+            "备注",
         ]
     )
     projects.append(["P001", "D01", "动物防疫", Decimal("1200000.10"), 1200000.1, 81, True, "  "])
@@ -348,7 +349,6 @@ EXPECTED_XLSX_PROJECTS = [
         "requested": Decimal("0.1"),
         "target_review_score": Decimal("80.5"),
         "urgent": False,
-        "note": "自定义",
     },
 ]
 
@@ -376,15 +376,17 @@ def test_xlsx_reads_back_exact_values(tmp_path: Path) -> None:
     }
     requested = loaded.data["projects"][0]["requested"]
     assert isinstance(requested, Decimal) and requested == Decimal("1200000.10")
-    assert str(requested) == "1200000.1"
+    assert str(requested) == "1200000.1"  # openpyxl writes a Decimal cell through float
     assert type(loaded.data["projects"][0]["urgent"]) is bool
     assert_no_float(loaded.data)
-    assert loaded.origins == {
-        ("departments", 0): "workbook sheet 'departments' row 2",
-        ("departments", 1): "workbook sheet 'departments' row 3",
-        ("projects", 0): "workbook sheet 'projects' row 2",
-        ("projects", 1): "workbook sheet 'projects' row 4",
+    records = {key: place for key, place in loaded.origins.items() if "." not in key[0]}
+    assert records == {
+        ("departments", 0): "departments row 2",
+        ("departments", 1): "departments row 3",
+        ("projects", 0): "projects row 2",
+        ("projects", 1): "projects row 4",
     }
+    assert loaded.origins[("projects.prior_year_budget", 0)] == "projects!E2"
 
 
 def test_xlsx_chinese_sheet_names_and_fiscal_year_argument(tmp_path: Path) -> None:
@@ -397,19 +399,19 @@ def test_xlsx_chinese_sheet_names_and_fiscal_year_argument(tmp_path: Path) -> No
     loaded = read_request(path, fiscal_year=2022)
     assert loaded.data["fiscal_year"] == 2022
     assert loaded.data["projects"] == EXPECTED_XLSX_PROJECTS
-    assert loaded.origins[("projects", 1)] == "workbook sheet '项目' row 4"
+    assert loaded.origins[("projects", 1)] == "项目 row 4"
 
 
 def test_xlsx_without_fiscal_year(tmp_path: Path) -> None:
     [problem] = problems_of(make_workbook(tmp_path / "budget.xlsx"))
-    assert "budget.xlsx" in problem and "fiscal_year" in problem and "--fiscal-year" in problem
+    assert "budget.xlsx" in problem and "预算年度" in problem and "--fiscal-year" in problem
     assert read_request(tmp_path / "budget.xlsx", fiscal_year=2021).data["fiscal_year"] == 2021
 
 
 def test_xlsx_date_cell_is_a_problem_naming_the_cell(tmp_path: Path) -> None:
     path = make_workbook(tmp_path / "budget.xlsx", extra_project_row=["P003", "D01", "日期", dt.date(2021, 3, 1)])
     [problem] = problems_of(path, fiscal_year=2021)
-    assert problem.startswith("workbook sheet 'projects' cell D5: holds a date")
+    assert problem.startswith("projects!D5: holds a date")
 
 
 def test_xlsx_error_cell_and_nameless_column(tmp_path: Path) -> None:
@@ -424,8 +426,8 @@ def test_xlsx_error_cell_and_nameless_column(tmp_path: Path) -> None:
     workbook.save(workbook_path)
     problems = problems_of(workbook_path, fiscal_year=2021)
     assert problems == [
-        "workbook sheet 'projects' cell C5: holds the spreadsheet error #DIV/0!; type a value instead",
-        "workbook sheet 'projects' row 5: column I (9) holds a value but has no name in the header",
+        "projects!C5: holds the spreadsheet error #DIV/0!; type a value instead",
+        "projects!I5: holds a value but its column has no name in the header",
     ]
 
 
@@ -449,7 +451,7 @@ def test_xlsx_duplicate_header(tmp_path: Path) -> None:
     workbook["departments"]["D1"] = "name"
     workbook.save(path)
     [problem] = problems_of(path, fiscal_year=2021)
-    assert problem.startswith("workbook sheet 'departments' row 1: duplicate column name 'name'")
+    assert problem == "departments!D1: column 'name' is the same field (name) as departments!B1; keep one"
 
 
 def test_not_a_workbook(tmp_path: Path) -> None:

@@ -207,23 +207,49 @@ def test_table_shows_ids_status_and_money() -> None:
         "D01",
         "D02",
         "动物防疫",
-        "全额安排 funded",
-        "已核减 reduced",
-        "已排除 excluded",
-        "1200000.00",
-        "720000.00",
-        "800000.00",
-        "improvement-required,",
-        "possible-duplicate",
+        "全额安排",
+        "核减",
+        "不予纳入",
+        "1,200,000.00元",
+        "720,000.00元",
+        "800,000.00元",
+        "督促整改",
+        "优先保障",
         "wuding-county",
         "r3",
         "sha256:abc123",
         "2021",
-        "预留合计 reserve",
-        "12345.67",
-        "已取消 cancelled",
+        "未安排财力合计",
+        "12,345.67元",
+        "取消 0 项",
     ):
         assert needle in text, needle
+    assert "improvement-required" not in text  # flag codes are shown in GLOSSARY words
+
+
+def test_table_stacks_in_80_columns_and_keeps_every_field() -> None:
+    text = rendered(sample_result(), width=80)
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for needle in (
+        "P002",
+        "申报数 800,000.00元",
+        "建议数 720,000.00元",
+        "核减",
+        "第3档",
+        "督促整改、疑似交叉重复",
+        "理由：",
+    ):
+        assert needle in text, needle
+    assert "cut-inefficient" in text.replace("\n", "")  # an action without a GLOSSARY word: its policy
+
+
+def test_summary_explains_pool_money_above_the_envelope() -> None:
+    result = sample_result()
+    result["envelope"] = "1800000.00"
+    result["summary"]["totals"]["allocated_from_pool"] = "120000.00"
+    text = rendered(result)
+    assert "财力可安排数" in text and "1,800,000.00元" in text
+    assert "来自收回统筹资金" in text and "可以高于财力可安排数" in text
 
 
 def test_table_fits_120_columns_without_truncating_ids_or_money() -> None:
@@ -235,7 +261,7 @@ def test_table_fits_120_columns_without_truncating_ids_or_money() -> None:
     text = rendered(result, width=120)
     assert all(len(line) <= 120 for line in text.splitlines())
     assert long_id in text
-    assert "147242100.00" in text
+    assert "147,242,100.00元" in text
     assert "…" not in text
 
 
@@ -254,7 +280,7 @@ def test_table_money_is_right_aligned() -> None:
         return cell_len(row[: row.index(money) + len(money)])
 
     # the requested column ends at the same cell for 1200000.00 and 500000.00
-    assert end_cell(row_p001, "1200000.00") == end_cell(row_p003, "500000.00")
+    assert end_cell(row_p001, "1,200,000.00元") == end_cell(row_p003, "500,000.00元")
 
 
 def test_table_does_not_interpret_markup_in_names() -> None:
@@ -267,7 +293,7 @@ def test_table_to_file_is_plain_text(tmp_path: Path) -> None:
     output = tmp_path / "result.txt"
     write_result(sample_result(), "table", output)
     text = output.read_text(encoding="utf-8")
-    assert "已核减 reduced" in text and "\x1b[" not in text
+    assert "核减" in text and "\x1b[" not in text
     assert all(len(line) <= 120 for line in text.splitlines())
 
 
