@@ -20,6 +20,7 @@ from service.api.errors import install_error_handlers
 from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
 from service.api.rulesets.endpoints import router as rulesets_router
+from service.api.rulesets.forms import router as ruleset_forms_router
 from service.api.rulesets.service import install_shipped
 from service.api.security import RateLimitMiddleware, SecurityHeadersMiddleware
 from service.api.simulations import service as simulations
@@ -61,7 +62,15 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.add_middleware(SecurityHeadersMiddleware)
-    routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
+    routers = (
+        health_router,
+        decisions_router,
+        datasets_router,
+        audit_router,
+        tokens_router,
+        ruleset_forms_router,
+        rulesets_router,
+    )
     for router in (*routers, simulations_router):
         app.include_router(router)
     install_web(app)  # the web pages under /ui/ and their local static files (service/web, docs/web.md)

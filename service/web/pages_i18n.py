@@ -1,0 +1,102 @@
+"""The words of the maintainer's, approver's and analyst's pages (issue 15), added to ``service.web.i18n.T``.
+
+Kept in their own module so the shared dictionary is appended to, never rewritten; no key here may
+replace an existing one (checked at import).
+"""
+
+from __future__ import annotations
+
+from service.web.i18n import T
+
+WORDS: dict[str, tuple[str, str]] = {
+    "state_returned": ("已退回", "returned"),
+    # parameter form
+    "edit_parameters": ("修改参数", "Change parameters"),
+    "edit_help": (
+        "在当前版本的基础上修改政策参数或启用、停用政策；提交后由审核人员审核。比例按百分数填写（如 15 表示 15%）。",
+        "Change policy parameters, or switch policies on or off, on top of a revision; an approver reviews it. "
+        "Rates are percentages (15 means 15%).",
+    ),
+    "based_on": ("基于版本", "Based on revision"),
+    "policy_on": ("启用此政策", "This policy is on"),
+    "range": ("允许范围", "Allowed range"),
+    "change_reason": ("修改理由（必填，审核人员首先看到）", "Why (required; the approver reads it first)"),
+    "submit_propose": ("提交审核", "Propose"),
+    "save_draft": ("保存草稿", "Save as draft"),
+    "form_problems": ("以下内容需要修改后才能提交：", "Please correct the following before proposing:"),
+    "err_number": ("请填写数字", "must be a number"),
+    "err_whole": ("请填写整数", "must be a whole number"),
+    "err_range": ("超出允许范围", "is outside the allowed range"),
+    "err_fen": ("金额最多两位小数", "money has at most two decimals"),
+    "err_required": ("请填写", "is required"),
+    "err_nothing": ("没有修改任何参数", "nothing was changed"),
+    "err_exists": ("与已有版本完全相同", "is exactly an existing revision"),
+    # review
+    "review": ("审核", "Review"),
+    "review_title": ("版本审核", "Review of revision"),
+    "why_made": ("修改理由", "Why it was changed"),
+    "no_reason": ("（未说明理由）", "(no reason given)"),
+    "made_by": ("提出人", "Made by"),
+    "what_changes": ("修改内容", "What changes"),
+    "compared_with": ("与所替换的版本比较", "Compared with the revision it replaces"),
+    "no_replaced": (
+        "这是该规则集的第一个版本，没有可比较的版本。",
+        "This is the ruleset's first revision: nothing to compare.",
+    ),
+    "no_changes": ("参数没有变化。", "No parameter changes."),
+    "impact_on": ("对预算数据的影响", "Impact on budget data"),
+    "impact_default": (
+        "默认使用该年度最新导入的数据集，也可以按名称选择其他数据集。",
+        "The latest dataset of the fiscal year by default; pick another by name.",
+    ),
+    "show_impact": ("查看影响", "Show impact"),
+    "no_datasets": ("还没有导入数据集，无法测算影响。", "No dataset has been imported: no impact to show."),
+    "totals": ("合计", "Totals"),
+    "item": ("项目", "Item"),
+    "current_rules": ("现行版本", "Current"),
+    "this_revision": ("本版本", "This revision"),
+    "difference": ("增减", "Change"),
+    "dept_changes": ("部门建议数变化", "Departments whose recommendation changes"),
+    "others_unchanged": ("其余 {n} 个部门无变化", "The other {n} departments do not change"),
+    "top_lines": ("变化最大的项目", "Lines that change most"),
+    "lines_changed_count": ("共 {n} 个项目变化", "{n} lines change"),
+    "decide": ("审核意见", "Decision"),
+    "approve_reason": ("审核通过的理由（必填）", "Why you approve it (required)"),
+    "return_comment": ("退回意见（必填，维护人员会看到）", "What must change (required; the maintainer reads it)"),
+    "return": ("退回", "Return"),
+    "returned_note": ("已退回", "Returned"),
+    "returned_by": ("退回人", "Returned by"),
+    "revise": ("在此基础上修改并重新提交", "Revise and propose again"),
+    "activate_reason": ("启用理由（必填）", "Why you activate it (required)"),
+    "propose_reason": ("提交理由（必填）", "Why you propose it (required)"),
+    "replaces_auto": ("启用后替换现行版本：", "Activating replaces the current revision:"),
+    "done_return": ("已退回，维护人员会看到退回意见。", "Returned; the maintainer sees your comment."),
+    "done_created": ("已保存。", "Saved."),
+    "history": ("修订历史", "History"),
+    "history_help": (
+        "每个版本由谁提出、审核、启用，以及各自的理由（取自审计记录）。",
+        "Who proposed, approved and activated each revision, and why (from the audit records).",
+    ),
+    "step": ("环节", "Step"),
+    "who": ("经办人", "By"),
+    "when": ("时间", "When"),
+    "why": ("理由", "Why"),
+    "replaces_rev": ("替换版本", "Replaces"),
+    "open_review": ("审核页", "Review page"),
+    "none": ("无", "none"),
+    # totals (GLOSSARY.md)
+    "total_requested": ("申报数", "Requested"),
+    "total_after_policies": ("政策调整后", "After policies"),
+    "total_recommended": ("建议数", "Recommended"),
+    "total_envelope": ("财力可安排数", "Envelope"),
+    "total_reserve": ("未安排财力", "Reserve"),
+    "total_pool": ("收回统筹资金", "Pool"),
+    "total_reclaimed": ("收回统筹资金", "Reclaimed"),
+    "total_cut": ("压减金额", "Cut"),
+    "yuan": ("元", "yuan"),
+}
+
+_clash = sorted(k for k in WORDS if k in T and T[k] != WORDS[k])
+if _clash:  # pragma: no cover - a programming error, caught by the first test that imports the pages
+    raise RuntimeError(f"page words clash with service.web.i18n: {', '.join(_clash)}")
+T.update(WORDS)
