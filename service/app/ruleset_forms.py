@@ -105,7 +105,7 @@ def shown_value(spec: Parameter, value: Any) -> str:
     if spec.type == "rate":
         return _plain(number * 100)
     if spec.type == "money":
-        return f"{number:.2f}"
+        return f"{number:,.2f}"
     return _plain(number)
 
 

@@ -11,7 +11,9 @@ Handlers read the form, call ``service.app.ruleset_forms`` and render; each chec
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +25,7 @@ from service.api.rulesets import service as rulesets
 from service.app import errors as app_errors
 from service.app import ruleset_forms as forms
 from service.domain.policy import check_parameter_value
+from service.storage.db import as_utc
 from service.web import pages_i18n
 from service.web.routes import REVISION, RULESET_ID, env, render, shown
 from service.web.session import (
@@ -40,6 +43,7 @@ from service.web.session import (
 
 router = APIRouter(include_in_schema=False)
 MAX_FIELDS = 400
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def delta(after: Any, before: Any) -> str:
@@ -53,7 +57,20 @@ def delta(after: Any, before: Any) -> str:
     return f"{'+' if change > 0 else '−'}{abs(change):,.2f}"
 
 
+def beijing(value: Any, lang: str = "zh") -> str:
+    """A stored UTC time (datetime or ISO text) in Beijing time: ``2026年11月29日 14:05``."""
+    if value is None or value == "":
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = as_utc(when).astimezone(BEIJING)
+    if lang == "en":
+        return local.strftime("%Y-%m-%d %H:%M (Beijing)")
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
 env.globals["delta"] = delta
+env.globals["beijing"] = beijing
+env.globals["wan"] = lambda value: f"{Decimal(str(value)) / 10000:,.4f}"  # 万元, four decimals (GLOSSARY.md)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -94,6 +94,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "total_reclaimed": ("收回统筹资金", "Reclaimed"),
     "total_cut": ("压减金额", "Cut"),
     "yuan": ("元", "yuan"),
+    "year_suffix": ("年度", ""),
+    "at_least": ("不低于", "at least"),
+    "wan_yuan": ("万元", "10k yuan"),
 }
 
 _clash = sorted(k for k in WORDS if k in T and T[k] != WORDS[k])
