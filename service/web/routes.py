@@ -123,6 +123,8 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
         items.append(("/ui/rulesets", "rulesets"))
     if viewer.may(SIMULATION_READERS):
         items.append(("/ui/simulations", "simulations"))
+    if viewer.may(SIMULATION_RUNNERS):
+        items.append(("/ui/whatifs", "whatifs"))  # issue 15 (service/web/analyst.py)
     return items
 
 

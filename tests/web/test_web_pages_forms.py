@@ -10,6 +10,7 @@ approves and activates; the next recommendation cuts 15%. Screenshots go to docs
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +152,91 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
         assert Decimal(line["after_policies"]) == expected
     for w in (maker, checker, phone):
         w.page.context.close()
+
+
+def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
+    server: Server,  # noqa: F811
+    browser: Any,  # noqa: F811
+    dataset_id: str,
+) -> None:
+    w = open_page(browser, server)
+    sign_in(w, server.tokens["analyst"])
+    w.page.click("nav >> text=政策测算")
+    w.page.wait_for_url("**/ui/whatifs")
+    w.page.select_option("#w-dataset", dataset_id)
+    # a limit is enforced in place
+    w.page.fill("#w-p-cut-inefficient-cut_rate", "120")
+    w.page.click("#w-run")
+    assert "超出允许范围" in w.page.inner_text("#w-policy-cut-inefficient")
+    w.check(allowed_statuses=(422,))
+
+    w.page.fill("#w-title", "压减20%并压缩财力5%")
+    w.page.fill("#w-name", "cut-20-envelope-5")
+    w.page.fill("#w-p-cut-inefficient-cut_rate", "20")
+    w.page.fill("#w-envelope", "-5")
+    w.page.fill("#w-shift-evaluation_score", "-5")
+    w.shot("30-whatif-form")
+    w.page.click("#w-save")
+    w.page.wait_for_url("**done_saved=cut-20-envelope-5")
+    assert "cut-20-envelope-5" in w.page.inner_text("#saved")
+    assert w.page.input_value("#w-p-cut-inefficient-cut_rate") == "20"  # loaded back into the form
+    with w.page.expect_download() as download:
+        w.page.click('li[data-name="cut-20-envelope-5"] a.download')
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "cut_rate: '0.2'" in text and "percent: '-5'" in text and "shift_score: evaluation_score" in text
+    # saving again under the same name needs "replace"
+    w.page.click("#w-save")
+    assert "exists already" in w.page.inner_text("#form-problems")
+    w.check(allowed_statuses=(422,))
+
+    w.page.click('li[data-name="cut-20-envelope-5"] button.run-saved')
+    w.page.wait_for_url("**/ui/whatifs/jobs/*")
+    w.page.wait_for_selector("#report", timeout=120_000)
+    report = w.page.inner_text("main")
+    assert "绩效一般项目压减：压减比例 10% → 20%" in report
+    assert "财力可安排数变化 -5%" in report or "财力可安排数变化 −5%" in report
+    assert "建议数" in report and "未安排财力" in report
+    for code in ("Decimal", "reserve_envelope", "after_policies", "None", "+0.00"):
+        assert code not in report, code
+    unchanged = w.page.locator("#report-unchanged")
+    if unchanged.count():
+        assert "个部门无变化" in unchanged.inner_text()
+    assert any("," in cell for cell in w.page.locator("#report-totals td.num").all_inner_texts())
+    w.shot("31-whatif-report")
+    w.page.click("a.lang")
+    w.page.wait_for_url("**lang=en")
+    english = w.page.inner_text("main")
+    assert "Cut middling performers: Cut rate 10% → 20%" in english and "Recommended" in english
+    assert "建议数" not in english and "：" not in english
+    w.shot("35-whatif-report-en")
+    w.page.click("a.lang")
+    w.page.wait_for_url("**lang=zh")
+    w.check()
+    job_url = w.page.url
+
+    phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
+    sign_in(phone, server.tokens["analyst"])
+    phone.page.goto(job_url)
+    fits(phone)
+    phone.shot("32-whatif-report-390")
+
+    # a sweep of the cut rate from 5% to 25%: charts with readable axes
+    phone.page.goto(f"{server.base}/ui/whatifs")
+    phone.page.select_option("#w-dataset", dataset_id)
+    phone.page.select_option("#w-axis0", "cut-inefficient.cut_rate")
+    phone.page.fill("#w-axis0_from", "5")
+    phone.page.fill("#w-axis0_to", "25")
+    phone.page.fill("#w-axis0_step", "5")
+    fits(phone)
+    phone.shot("33-whatif-sweep-form-390")
+    phone.page.click("#w-run")
+    phone.page.wait_for_url("**/ui/whatifs/jobs/*")
+    phone.page.wait_for_selector("#report-sweep", timeout=120_000)
+    sweep = phone.page.inner_text("#report-sweep")
+    assert "25%" in sweep and "压减比例（%）" in sweep
+    assert phone.page.locator("svg.chart").count() == 3
+    fits(phone)
+    phone.shot("34-whatif-sweep-390")
+    phone.check()
+    for x in (w, phone):
+        x.page.context.close()
