@@ -375,6 +375,13 @@ def describe_changes(document: dict[str, Any], view: forms.RulesetForm, lang: st
                 by = Decimal(str(t["by"])).normalize()
                 unit = "分" if i == 0 else " points"
                 out.append(f"{label} {signed_number(by)}{unit}{paren(lang, words(lang, 'clamped'))}")
+    for sweep in document.get("sweeps") or []:
+        for axis in sweep.get("axes") or []:
+            label, fmt = axis_label(str(axis.get("parameter")), view, lang)
+            if "from" in axis:
+                start, stop, step = (fmt(Decimal(str(axis[k]))) for k in ("from", "to", "step"))
+                steps = paren(lang, f"{words(lang, 'step_size')} {step}")
+                out.append(f"{words(lang, 'sweep_word')}{colon(lang)}{label} {start} – {stop}{steps}")
     return out
 
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from html import escape
 
 COLOURS = ("#1f4e79", "#c0504d", "#2e7d32", "#8a5a00", "#6a1b9a", "#00838f", "#5d4037", "#455a64")
-W, H = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 78, 16, 16, 58
+W, H = 480, 320
+LEFT, RIGHT, TOP, BOTTOM = 76, 18, 30, 70
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def line_chart(
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="{escape(title)}" '
-        'xmlns="http://www.w3.org/2000/svg" font-size="13" font-family="sans-serif">',
+        'xmlns="http://www.w3.org/2000/svg" font-size="16" font-family="sans-serif">',
         f"<title>{escape(title)}</title>",
     ]
     for t in ticks:
@@ -75,20 +75,20 @@ def line_chart(
         parts.append(
             f'<text x="{LEFT - 6}" y="{at + 4:.1f}" text-anchor="end" fill="#5b6776">{escape(y_text(t))}</text>'
         )
-    step = max(1, len(xs) // 6)
+    step = max(1, -(-len(xs) // 5))
     shown = list(xs[::step])
     if xs[-1] not in shown:
         shown.append(xs[-1])
     for tick in shown:
         label = escape(x_text(tick))
         parts.append(
-            f'<text x="{px(tick):.1f}" y="{H - BOTTOM + 18}" text-anchor="middle" fill="#5b6776">{label}</text>'
+            f'<text x="{px(tick):.1f}" y="{H - BOTTOM + 20}" text-anchor="middle" fill="#5b6776">{label}</text>'
         )
     parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{H - BOTTOM}" y2="{H - BOTTOM}" stroke="#5b6776"/>')
     parts.append(
-        f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 22}" text-anchor="middle" fill="#1d2733">{escape(x_label)}</text>'
+        f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 28}" text-anchor="middle" fill="#1d2733">{escape(x_label)}</text>'
     )
-    parts.append(f'<text x="4" y="{TOP - 2}" fill="#1d2733">{escape(y_label)}</text>')
+    parts.append(f'<text x="4" y="{TOP - 10}" fill="#1d2733">{escape(y_label)}</text>')
     for i, s in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, s.values, strict=True))
@@ -99,8 +99,8 @@ def line_chart(
     left = LEFT
     for i, s in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
-        parts.append(f'<rect x="{left}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
+        parts.append(f'<rect x="{left}" y="{legend_y - 12}" width="14" height="14" fill="{colour}"/>')
         parts.append(f'<text x="{left + 16}" y="{legend_y}" fill="#1d2733">{escape(s.label)}</text>')
-        left += 26 + 14 * len(s.label)
+        left += 30 + 17 * len(s.label)
     parts.append("</svg>")
     return "".join(parts)

@@ -129,6 +129,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "from": ("起", "From"),
     "to": ("止", "To"),
     "step_size": ("步长", "Step"),
+    "sweep_word": ("扫描", "Sweep"),
     "no_sweep": ("（不扫描）", "(no sweep)"),
     "run_whatif": ("运行测算", "Run"),
     "save_whatif": ("保存情景", "Save"),
