@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 def install(app: FastAPI) -> None:
     from service.web.analyst import router as analyst_router
+    from service.web.disclosure import router as disclosure_router
     from service.web.maintainer import router as maintainer_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
@@ -19,6 +20,7 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(maintainer_router)  # issue 15: parameter form, review, return, history
     app.include_router(analyst_router)  # issue 15: what-ifs from the page
+    app.include_router(disclosure_router)  # issue 15: disclosure review page
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.exception_handler(WebError)

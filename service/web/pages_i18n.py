@@ -99,6 +99,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "total_cut": ("压减金额", "Cut"),
     "yuan": ("元", "yuan"),
     "year_suffix": ("年度", ""),
+    # disclosure review
+    "disclosure": ("绩效信息公开审查", "Disclosure review"),
+    "disclosure_help": (
+        "上传各部门的公开记录（CSV 或 JSON；CSV 第一行为字段名：部门编码、部门名称、预算批复日期、绩效目标公开日期、"
+        "自评报告形成日期、自评报告公开日期），按规则集 disclosure-compliance 审查是否按时公开；审查记入审计链。",
+        "Upload the departments' disclosure records (CSV or JSON; a CSV's first row names the fields) and review "
+        "them with the ruleset disclosure-compliance; the review is recorded in the audit chain.",
+    ),
+    "disclosure_file": ("公开记录文件", "Records file"),
+    "disclosure_run": ("审查", "Review"),
+    "disclosure_summary": ("{late} 个部门未按时公开，{ok} 个部门按时公开", "{late} late or missing, {ok} on time"),
+    "disclosure_findings": ("问题", "Findings"),
+    "disclosure_all_ok": ("所有部门均按时公开。", "Every department published on time."),
     # what-ifs
     "whatifs": ("政策测算", "What-ifs"),
     "whatif": ("政策情景测算", "What-if"),

@@ -115,6 +115,7 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
     items = [("/ui/", "home")]
     if viewer.may(COMPILER):
         items.append(("/ui/recommend", "recommend"))
+        items.append(("/ui/disclosure", "disclosure"))  # issue 15 (service/web/disclosure.py)
     if viewer.may(DECISION_READERS):
         items.append(("/ui/decisions", "decisions"))
     if viewer.may(AUDITORS):

@@ -240,3 +240,56 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     phone.check()
     for x in (w, phone):
         x.page.context.close()
+
+
+def test_compiler_reviews_disclosures_sees_late_ones_and_exports(
+    server: Server,  # noqa: F811
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    demo = json.loads((Path(__file__).resolve().parents[2] / "demo" / "disclosure-2021.json").read_text("utf-8"))
+    records = demo["departments"][:4]
+    lines = ["部门编码,部门名称,预算批复日期,绩效目标公开日期,自评报告形成日期,自评报告公开日期"]
+    for r in records:
+        cells = [r.get(k, "") for k in ("department_id", "name", "budget_approved_on", "targets_disclosed_on",
+                                        "report_formed_on", "report_disclosed_on")]  # fmt: skip
+        lines.append(",".join(cells))
+    csv_file = tmp_path / "公开记录.csv"
+    csv_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    w = open_page(browser, server)
+    sign_in(w, server.tokens["compiler"])
+    w.page.click("nav >> text=绩效信息公开审查")
+    w.page.set_input_files("#d-file", str(csv_file))
+    w.page.fill("#d-year", "2021")
+    w.page.click("#d-review")
+    w.page.wait_for_url("**/ui/disclosure/*")
+    late = w.page.locator("#late-table tbody tr")
+    assert late.count() >= 1
+    first = late.first.inner_text()
+    assert "县委办公室" in first and "逾期" in first and "20" in first  # D001 published its targets late
+    w.shot("40-disclosure")
+    with w.page.expect_download() as download:
+        w.page.click("#d-export")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    book = load_workbook(saved)
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("部门编码", "部门名称", "结论")
+    assert len(rows) == 1 + len(records)
+    assert rows[1][2] == "未按时公开" and "逾期" in rows[1][3]
+    # a broken file: a clear error naming the file, nothing recorded
+    bad = tmp_path / "bad.csv"
+    bad.write_text("部门编码,部门名称,预算批复日期\nD1,某局,not-a-date\n", encoding="utf-8")
+    w.page.goto(f"{server.base}/ui/disclosure")
+    w.page.set_input_files("#d-file", str(bad))
+    w.page.fill("#d-year", "2021")
+    w.page.click("#d-review")
+    assert "budget_approved_on" in w.page.inner_text("main") or "预算批复日期" in w.page.inner_text("main")
+    w.check(allowed_statuses=(422,))
+    w.page.context.close()
