@@ -15,6 +15,7 @@ from service import audit
 from service.api.errors import ApiError
 from service.api.rulesets import service as rulesets
 from service.api.state import AppState
+from service.app.errors import AppError
 from service.domain.errors import Problem, UnknownRuleset
 from service.policyfiles import default_root
 
@@ -64,10 +65,14 @@ def rulesets_overview(state: AppState) -> list[RulesetOverview]:
 
 
 def diff_or_none(state: AppState, ruleset_id: str, revision: str) -> dict[str, Any] | None:
-    """The diff against the revision active for the revision's first year; None when nothing is active."""
+    """The diff against the revision it replaced (issue 15), else the one active for its first year; or None."""
+    from service.app.ruleset_forms import review
+
     try:
-        return rulesets.diff(state.engines, state.db, ruleset_id, revision, None)
-    except (ApiError, UnknownRuleset):
+        return rulesets.diff(
+            state.engines, state.db, ruleset_id, revision, review(state.db, ruleset_id, revision).replaced
+        )
+    except (ApiError, AppError, UnknownRuleset):
         return None
 
 

@@ -192,6 +192,8 @@ def test_approved_and_activated_the_next_recommendation_cuts_15_percent(
     review = client.get(revision_path(story["R2"], "review"), headers=a).json()
     assert review["replaces"] == story["A"]
     assert [c["zh"] for c in review["changes"]] == ["绩效一般项目压减：压减比例 10% → 15%"]
+    diff = client.get(revision_path(story["R2"], "diff"), headers=a).json()
+    assert diff["from"]["revision"] == story["A"] and not diff["identical"]
 
 
 def test_history_lists_every_revision_with_who_and_why(

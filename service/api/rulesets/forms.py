@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from service.api import errors as api_errors
 from service.api.deps import APPROVERS, MAINTAINERS, RULESET_READERS, JsonObject, State
+from service.api.rulesets import service
 from service.api.rulesets.endpoints import get_revision, upload_revision
 from service.api.rulesets.schemas import RevisionSummary, RevisionUpload, Transition
 from service.app import errors as app_errors
@@ -115,6 +116,20 @@ def return_revision(
     with as_api_errors():
         forms.return_revision(state.db, state.settings.audit_secret, actor, ruleset_id, revision, body.get("comment"))
         return forms.review(state.db, ruleset_id, revision).as_dict()
+
+
+@router.get("/v1/rulesets/{ruleset_id}/revisions/{revision}/diff", response_model=dict[str, Any])
+def diff_revision(
+    _: RULESET_READERS,
+    state: State,
+    ruleset_id: str = RulesetId,
+    revision: str = Revision,
+    against: str | None = Query(default=None, pattern=r"^[0-9a-f]{12}$"),
+) -> Any:
+    """What this revision changes against another (default: the revision it replaces, also after activation)."""
+    with as_api_errors():
+        against = against or forms.review(state.db, ruleset_id, revision).replaced
+    return service.diff(state.engines, state.db, ruleset_id, revision, against)
 
 
 @router.get("/v1/rulesets/{ruleset_id}/revisions/{revision}/review", response_model=dict[str, Any])
