@@ -159,6 +159,8 @@ def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, 
         typed[f"on:{policy.id}"] = "1" if on else ""
         for field in policy.params:
             key = f"p:{policy.id}:{field.name}"
+            if form.get(key) is None:  # not sent: unchanged (an empty field is a problem)
+                continue
             raw = text(form, key)
             typed[key] = raw
             if raw == field.shown:
