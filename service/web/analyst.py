@@ -199,9 +199,27 @@ def render_form(
     state = state_of(request)
     lang = lang_of(request)
     choices = app_shown(forms.dataset_choices, state.db)
+    i = 1 if lang == "en" else 0
+    labels = {
+        "name": words(lang, "whatif_name").split("（")[0].split(" (")[0],
+        "title": words(lang, "whatif_title"),
+        "dataset": translate(lang, "dataset"),
+        "envelope_percent": words(lang, "envelope_change"),
+        "sweep": words(lang, "sweep_word"),
+    }
+    for p in view.policies:
+        for f in p.params:
+            labels[f"p:{p.id}:{f.name}"] = f"{p.title[i]}{colon(lang)}{f.label[i]}"
+    for score, pair in whatifs.SCORE_LABELS.items():
+        labels[f"shift:{score}"] = pair[i]
+    for k in (0, 1):
+        for part in ("", "_from", "_to", "_step"):
+            labels[f"axis{k}{part}"] = f"{words(lang, 'sweep_word')} {k + 1}"
     return render(
         request,
         "whatif_form.html",
+        labels=labels,
+        sep=colon(lang),
         status=status,
         view=view,
         values=values or {},
@@ -278,8 +296,15 @@ async def whatif_submit(request: Request) -> Response:
         values[f"on:{p.id}"] = "1" if form.get(f"on:{p.id}") is not None else ""
     action = text(form, "action")
     if not problems:
+        readable = {
+            "name": words(lang, "err_name"),
+            "title": words(lang, "err_required"),
+            "params": words(lang, "err_nothing_whatif"),
+            "sweep": words(lang, "err_points").replace("{n}", str(whatifs.MAX_POINTS)),
+        }
         for problem in whatifs.check(what, specs_of(view)):
-            problems.setdefault(form_key(problem), problem.message)
+            key = form_key(problem)
+            problems.setdefault(key, readable.get(key, problem.message) if len(problem.loc) == 1 else problem.message)
     if action == "run" and "name" in problems and not what.name:
         problems.pop("name")  # running needs no name; saving does
     if action == "run" and "title" in problems and not what.title:
@@ -301,6 +326,8 @@ async def whatif_submit(request: Request) -> Response:
                     return None, {}
                 return simulations.start(state, config, viewer.actor, document).id, {}
         except app_errors.Conflict as error:
+            if error.code == "scenario_exists":
+                return None, {"name": words(lang, "err_scenario_exists")}
             return None, {"name": error.message}
         except WebError as error:
             return None, {"general": "; ".join([error.message, *error.details])}

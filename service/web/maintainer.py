@@ -187,9 +187,18 @@ def render_form(
     typed: dict[str, str] | None = None,
     reason: str = "",
 ) -> HTMLResponse:
+    i = 1 if lang_of(request) == "en" else 0
+    sep = ": " if i else "："
+    labels = {"reason": pages_i18n.WORDS["why_made"][i]}
+    for p in view.policies:
+        labels[f"on:{p.id}"] = p.title[i]
+        for f in p.params:
+            labels[f"p:{p.id}:{f.name}"] = f"{p.title[i]}{sep}{f.label[i]}"
     return render(
         request,
         "param_form.html",
+        labels=labels,
+        sep=sep,
         status=status,
         view=view,
         problems=problems or {},

@@ -143,6 +143,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "to": ("止", "To"),
     "step_size": ("步长", "Step"),
     "sweep_word": ("扫描", "Sweep"),
+    "err_name": ("请用小写字母、数字和连字符，如 cut-15", "use lower-case letters, digits and hyphens, e.g. cut-15"),
+    "err_nothing_whatif": (
+        "没有设定任何变化：请修改参数、停用政策、调整财力或得分，或设定扫描",
+        "nothing is changed: change a parameter, a policy, the envelope, scores, or sweep",
+    ),
+    "err_points": (
+        "扫描点数过多：最多 {n} 个点（加大步长或缩小范围）",
+        "too many points: at most {n} (a larger step or a narrower range)",
+    ),
+    "err_scenario_exists": (
+        "已有同名情景；勾选“覆盖同名情景”后再保存",
+        "a scenario of this name exists: tick replace to overwrite it",
+    ),
     "no_sweep": ("（不扫描）", "(no sweep)"),
     "run_whatif": ("运行测算", "Run"),
     "save_whatif": ("保存情景", "Save"),

@@ -186,12 +186,12 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     assert "cut_rate: '0.2'" in text and "percent: '-5'" in text and "shift_score: evaluation_score" in text
     # saving again under the same name needs "replace"
     w.page.click("#w-save")
-    assert "exists already" in w.page.inner_text("#form-problems")
+    assert "已有同名情景" in w.page.inner_text("#form-problems")
     w.check(allowed_statuses=(422,))
 
     w.page.click('li[data-name="cut-20-envelope-5"] button.run-saved')
     w.page.wait_for_url("**/ui/whatifs/jobs/*")
-    w.page.wait_for_selector("#report", timeout=120_000)
+    w.page.wait_for_selector("#report", timeout=300_000)
     report = w.page.inner_text("main")
     assert "绩效一般项目压减：压减比例 10% → 20%" in report
     assert "财力可安排数变化 -5%" in report or "财力可安排数变化 −5%" in report
@@ -231,7 +231,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     phone.shot("33-whatif-sweep-form-390")
     phone.page.click("#w-run")
     phone.page.wait_for_url("**/ui/whatifs/jobs/*")
-    phone.page.wait_for_selector("#report-sweep", timeout=120_000)
+    phone.page.wait_for_selector("#report-sweep", timeout=300_000)
     sweep = phone.page.inner_text("#report-sweep")
     assert "25%" in sweep and "压减比例（%）" in sweep
     assert phone.page.locator("svg.chart").count() == 3
