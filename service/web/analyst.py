@@ -554,8 +554,13 @@ def whatif_job(request: Request, job_id: str) -> HTMLResponse:
     document = json.loads(row.scenario_json)
     report = None
     if row.state == "succeeded" and row.result_json:
+        result = json.loads(row.result_json)
+        ran = (result.get("baseline", {}).get("changes") or {}).get("ruleset") or {}
         ruleset_id = str(document.get("ruleset", DEFAULT_RULESET)).partition("@")[0]
-        view = ruleset_view(request, ruleset_id)
-        report = report_view(json.loads(row.result_json), document, view, lang_of(request))
+        if ran.get("revision"):  # the words of the revision the job ran (its baseline), not today's
+            view = app_shown(forms.form_of, state.db, ruleset_id, str(ran["revision"]))
+        else:
+            view = ruleset_view(request, ruleset_id)
+        report = report_view(result, document, view, lang_of(request))
     title = (document.get("title") or {}).get("zh") or row.scenario_id
     return render(request, "whatif_report.html", row=row, title=title, report=report, document=document)
