@@ -73,6 +73,9 @@ EXPECTED: dict[str, set[str] | None] = {
     "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/retire": {"approver"},
     "GET /v1/rulesets/{ruleset_id}/revisions/{revision}/diff": READERS,
     "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/impact": {"maintainer", "approver", "analyst"},
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/return": {"approver"},  # issue 15
+    "GET /v1/rulesets/{ruleset_id}/revisions/{revision}/review": READERS,  # issue 15
+    "GET /v1/rulesets/{ruleset_id}/history": READERS,  # issue 15
     "POST /v1/disclosure-reviews": {"compiler"},
     "POST /v1/simulations": {"analyst"},
     "GET /v1/simulations": {"analyst", "auditor"},

@@ -94,7 +94,7 @@ def create_revision(actor: MAINTAINERS, state: State, body: JsonObject, ruleset_
 
 
 @router.post("/v1/rulesets/{ruleset_id}/revisions/{revision}/approve", response_model=RevisionSummary)
-def approve_revision(
+def approve_revision_by_person(
     body: Transition, state: State, actor: APPROVERS, ruleset_id: str = RulesetId, revision: str = Revision
 ) -> Any:
     """proposed → approved; 409 ``same_person`` when the approver is the person who made or proposed it."""
@@ -119,7 +119,7 @@ def return_revision(
 
 
 @router.get("/v1/rulesets/{ruleset_id}/revisions/{revision}/diff", response_model=dict[str, Any])
-def diff_revision(
+def diff_against_replaced(
     _: RULESET_READERS,
     state: State,
     ruleset_id: str = RulesetId,
