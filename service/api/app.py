@@ -62,15 +62,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
     app.add_middleware(SecurityHeadersMiddleware)
-    routers = (
-        health_router,
-        decisions_router,
-        datasets_router,
-        audit_router,
-        tokens_router,
-        ruleset_forms_router,
-        rulesets_router,
-    )
+    app.include_router(ruleset_forms_router)  # issue 15; first: it also serves POST …/revisions and …/approve
+    routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)
     install_web(app)  # the web pages under /ui/ and their local static files (service/web, docs/web.md)
