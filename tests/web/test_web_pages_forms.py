@@ -140,6 +140,14 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/revisions/{second}/review")
     fits(phone)
     phone.shot("25-review-390")
+    maker_phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
+    sign_in(maker_phone, server.tokens["maintainer"])
+    maker_phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/edit")
+    assert maker_phone.page.input_value(cut_rate) == "15"  # the form starts from the revision in force
+    fits(maker_phone)
+    maker_phone.shot("26-parameter-form-390")
+    maker_phone.check()
+    maker_phone.page.context.close()
     phone.check()
 
     # the next recommendation cuts middling performers by 15%
