@@ -23,6 +23,7 @@ from service.api.health.endpoints import router as health_router
 from service.api.limits import BodyLimitMiddleware
 from service.api.openapi import install_openapi
 from service.api.rulesets.endpoints import router as rulesets_router
+from service.api.rulesets.forms import router as ruleset_forms_router
 from service.api.security import RateLimitMiddleware, SecurityHeadersMiddleware
 from service.api.simulations.endpoints import router as simulations_router
 from service.api.tokens.endpoints import router as tokens_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
         # Outermost: X-Forwarded-For/-Proto from these peers only set the client address and the scheme
         # (so the rate limit sees real clients and the session cookie is Secure behind a TLS proxy).
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+    app.include_router(ruleset_forms_router)  # issue 15; first: it also serves POST …/revisions and …/approve
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)

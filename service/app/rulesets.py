@@ -37,7 +37,7 @@ from service.storage.repositories import rulesets as repository
 SYSTEM = audit.Actor(name="system", role="admin")
 # The first-start install is visible in ruleset_revisions (created/approved/activated by "system").
 # It is not yet an audit record because tests/api/test_audit.py counts the records of a fresh database.
-STATES = ("draft", "proposed", "approved", "active", "retired")
+STATES = ("draft", "proposed", "returned", "approved", "active", "retired")  # returned: issue 15, ruleset_forms
 
 
 class InvalidRevision(Unprocessable):

@@ -13,9 +13,12 @@ from fastapi.staticfiles import StaticFiles
 def install(app: FastAPI) -> None:
     from service.web.accounts import fallback_router
     from service.web.accounts import router as accounts_router
+    from service.web.analyst import router as analyst_router
     from service.web.audit_browser import router as audit_router
+    from service.web.disclosure import router as disclosure_router
     from service.web.drafts import router as drafts_router
     from service.web.exports import router as exports_router
+    from service.web.maintainer import router as maintainer_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
 
@@ -24,6 +27,9 @@ def install(app: FastAPI) -> None:
     app.include_router(accounts_router)  # sign-in, sign-out, the admin's account page (service/web/accounts.py)
     app.include_router(audit_router)  # the audit records browser (service/web/audit_browser.py)
     app.include_router(exports_router)  # the Chinese xlsx and 编制说明 PDF downloads (service/web/exports.py)
+    app.include_router(maintainer_router)  # issue 15: parameter form, review, return, history
+    app.include_router(analyst_router)  # issue 15: what-ifs from the page
+    app.include_router(disclosure_router)  # issue 15: disclosure review page
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(fallback_router)  # any other /ui/ address: the pages' 404 (service/web/accounts.py)
 

@@ -121,6 +121,7 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
     items = [("/ui/", "home")]
     if viewer.may(COMPILER):
         items.append(("/ui/recommend", "recommend"))
+        items.append(("/ui/disclosure", "disclosure"))  # issue 15 (service/web/disclosure.py)
     if viewer.may(DECISION_READERS):
         items.append(("/ui/decisions", "decisions"))
     if viewer.may(AUDITORS):
@@ -131,6 +132,8 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
         items.append(("/ui/simulations", "simulations"))
     if viewer.may(ADMINS):
         items.append(("/ui/admin", "admin"))
+    if viewer.may(SIMULATION_RUNNERS):
+        items.append(("/ui/whatifs", "whatifs"))  # issue 15 (service/web/analyst.py)
     return items
 
 

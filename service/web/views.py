@@ -41,9 +41,13 @@ def verify_chain(state: AppState) -> tuple[audit.Verification, audit.Head]:
 
 
 def diff_or_none(state: AppState, ruleset_id: str, revision: str) -> dict[str, Any] | None:
-    """The diff against the revision active for the revision's first year; None when nothing is active."""
+    """The diff against the revision it replaced (issue 15), else the one active for its first year; or None."""
+    from service.app.ruleset_forms import review
+
     try:
-        return rulesets.diff(state.engines, state.db, ruleset_id, revision, None)
+        return rulesets.diff(
+            state.engines, state.db, ruleset_id, revision, review(state.db, ruleset_id, revision).replaced
+        )
     except (AppError, UnknownRuleset):
         return None
 

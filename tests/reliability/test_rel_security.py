@@ -95,6 +95,9 @@ EXPECTED: dict[str, set[str] | None] = {
     "GET /v1/drafts/{draft_id}/replay": set(roles.DRAFT_READERS),
     "GET /v1/compare/drafts": set(roles.DRAFT_READERS),
     "GET /v1/compare/recommendations": set(roles.DRAFT_READERS),
+    "POST /v1/rulesets/{ruleset_id}/revisions/{revision}/return": set(roles.APPROVERS),  # issue 15
+    "GET /v1/rulesets/{ruleset_id}/revisions/{revision}/review": READERS,  # issue 15
+    "GET /v1/rulesets/{ruleset_id}/history": READERS,  # issue 15
 }
 NOT_API = re.compile(r"^/(openapi\.json|docs|redoc|ui|static)(/|$)")  # documentation and the browser UI
 
