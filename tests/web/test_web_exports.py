@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
-from service.api.decisions import service as decisions
+from service.app import decisions
 from service.cli import run_recommendation
 from tests.web.test_web_pages import app, browser, decision_id, started, tokens  # noqa: F401 - fixtures
 
