@@ -33,6 +33,13 @@ TERMINAL_STATUS = {"exclude": EXCLUDED, "cancel": CANCELLED}
 STATUS_WORDS = {EXCLUDED: ("不纳入预算", "excluded"), CANCELLED: ("取消", "cancelled")}
 
 Matches = Sequence[frozenset[str]]
+_FIELD_KINDS = {name: spec.type.value for name, spec in FIELDS.items()}
+# Placeholders the fold fills per firing (see the ``extra`` mappings below): a parameter of the same name
+# is never rendered ahead of time.
+_PER_FIRING = frozenset(
+    {"amount_before", "amount_after", "effect", "change", "reclaimed", "tier", "superseded_by"}
+    | {"superseded_by_title", "status", "others", "group_size"}
+)
 
 
 @dataclass(slots=True)
@@ -88,9 +95,7 @@ class _Lookup:
             return self.line.project.name
         if name == "department.name":
             return self.line.department_name
-        spec = FIELDS.get(name)
-        value = self.line.facts.get(name)
-        return value_words(value, spec.type.value if spec else None)
+        return value_words(self.line.facts.get(name), _FIELD_KINDS.get(name))
 
 
 class Fold:
@@ -99,6 +104,25 @@ class Fold:
     def __init__(self, ruleset: CompiledRuleset) -> None:
         self.ruleset = ruleset
         self._params_json = {p.id: {k: param_json(v) for k, v in p.params.items()} for p in ruleset.policies}
+        # Where each per-line rule stands: (policy position, rule position), so a line visits only the rules
+        # it matched, in precedence order, instead of every rule of every policy.
+        self._rank = {
+            rule.key: (i, j)
+            for i, policy in enumerate(ruleset.policies)
+            if not policy.group_rules
+            for j, rule in enumerate(policy.rules)
+        }
+        # Every explanation template with its policy's parameters already rendered (they are the same for
+        # every line), keyed by the identity of the template pair the ruleset holds.
+        self._bound: dict[int, tuple[tuple[Template, Template], tuple[Template, Template]]] = {}
+        for policy in ruleset.policies:
+            pairs = [r.explain for r in policy.rules] + [g.explain for g in policy.group_rules]
+            for pair in [*pairs, *([policy.superseded_explain] if policy.superseded_explain else [])]:
+                self._bound[id(pair)] = (pair, (_bind_params(pair[0], policy), _bind_params(pair[1], policy)))
+
+    def _templates(self, pair: tuple[Template, Template]) -> tuple[Template, Template]:
+        bound = self._bound.get(id(pair))
+        return bound[1] if bound is not None and bound[0] is pair else pair
 
     # -------------------------------------------------------------- per line
 
@@ -129,7 +153,15 @@ class Fold:
             amount=project.requested,
             tier=self.ruleset.base_tiers.get(project.kind.value),
         )
-        for policy in self.ruleset.policies:
+        policies = self.ruleset.policies
+        if not group_flags:  # the common case: the first matched rule of each policy, in precedence order
+            last = -1
+            for i, j in sorted(self._rank[key] for key in matched if key in self._rank):
+                if i != last:
+                    last = i
+                    self._apply(line, policies[i], policies[i].rules[j])
+            return line
+        for policy in policies:
             if policy.group_rules:
                 for group_rule, others in group_flags.get(policy.id, ()):
                     self.apply_group(line, policy, group_rule, others)
@@ -207,12 +239,13 @@ class Fold:
             )
         else:
             own = _Lookup(line, policy, extra)
+            zh_template, en_template = self._templates(rule.explain)
             zh = (
-                f"本应适用「{policy.title.zh}」（{render(rule.explain[0], own)}），"
+                f"本应适用「{policy.title.zh}」（{render(zh_template, own)}），"
                 f"但该项目已被「{by.title.zh}」{status_zh}，本政策不再调整。"
             )
             en = (
-                f"{policy.title.en} would have applied ({render(rule.explain[1], own)}), but the line was already "
+                f"{policy.title.en} would have applied ({render(en_template, own)}), but the line was already "
                 f"{status_en} by {by.title.en}; it is not changed further."
             )
             entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
@@ -256,16 +289,9 @@ class Fold:
         extra: Mapping[str, Any],
     ) -> dict[str, Any]:
         lookup = _Lookup(line, policy, extra)
+        zh, en = self._templates(templates)
         return self._entry(
-            line,
-            policy,
-            rule_id,
-            actions,
-            outcome,
-            effect,
-            render(templates[0], lookup),
-            render(templates[1], lookup),
-            fields,
+            line, policy, rule_id, actions, outcome, effect, render(zh, lookup), render(en, lookup), fields
         )
 
     def _entry(
@@ -319,6 +345,19 @@ class Fold:
                     for i, others in _group_members(rule, members, ids, facts):
                         out.setdefault(i, {}).setdefault(policy.id, []).append((rule, others))
         return out
+
+
+def _bind_params(template: Template, policy: CompiledPolicy) -> Template:
+    """The template with the policy's parameters rendered as :class:`_Lookup` would render them."""
+    parts: list[str | tuple[str]] = []
+    for part in template:
+        if isinstance(part, tuple) and part[0] in policy.params and part[0] not in _PER_FIRING:
+            part = value_words(policy.params[part[0]], policy.param_types.get(part[0]))
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += part
+        else:
+            parts.append(part)
+    return tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)
