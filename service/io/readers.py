@@ -118,18 +118,20 @@ def _reject_constant(name: str) -> Any:
 
 
 def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
+    result = dict(pairs)
+    if len(result) == len(pairs):  # the usual case, checked without a Python loop (a third of the parse)
+        return result
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
             raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs means a duplicate")
 
 
 def read_json_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
     """Parse a JSON request exactly: numbers with a fraction or exponent become ``Decimal``."""
-    raw = _read_limited(path)
-    text = _decode_utf8(raw, path.name)
+    text = _decode_utf8(_read_limited(path), path.name)  # the bytes are freed before parsing (peak memory)
     try:
         data = json.loads(
             text,
