@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from service.domain.explain import Template, money_words, render, value_words
-from service.domain.facts import FIELDS, FieldType, LineFacts
+from service.domain.facts import FIELDS, LineFacts
 from service.domain.money import ZERO, decimal_text, money_text, mul, round_fen
 from service.domain.records import BudgetRequest, Project
 from service.domain.ruleset import (
@@ -67,7 +67,7 @@ class LineOutcome:
 
 def _fact_json(name: str, value: Any) -> Any:
     if isinstance(value, Decimal):
-        return money_text(value) if FIELDS[name].type is FieldType.money else decimal_text(value)
+        return money_text(value) if _FIELD_KINDS[name] == "money" else decimal_text(value)
     return value
 
 
@@ -311,7 +311,7 @@ class Fold:
             "policy": policy.id,
             "rule": rule_id,
             "outcome": outcome,
-            "action": "+".join(a.kind for a in actions),
+            "action": "+".join([a.kind for a in actions]),
             "effect": money_text(effect),
             "reason": {"zh": zh, "en": en},
             "citation": policy.citation,

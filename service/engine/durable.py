@@ -76,6 +76,7 @@ def _encoder(kind: FieldType) -> Callable[[Any], Any]:
 
 
 _ENCODERS = {name: _encoder(spec.type) for name, spec in FIELDS.items()}
+_SCALE = {FieldType.money: 2, FieldType.score: 6}  # what _encoder does, inlined on the per-line path
 
 
 def compile_expression(node: Node) -> dict[str, Any] | None:
@@ -173,7 +174,8 @@ class DurableRulesMatcher:
         if len(definition) > MAX_RULES:
             raise EngineFailure(f"ruleset {ruleset.id} compiles to more than {MAX_RULES} rules")
         self.definition = definition
-        self._fields = [(name, FIELDS[name].engine_name, _ENCODERS[name]) for name in sorted(used_fields)]
+        # (field, engine name, power of ten that makes it a whole number, or None to send it as it is)
+        self._fields = [(name, FIELDS[name].engine_name, _SCALE.get(FIELDS[name].type)) for name in sorted(used_fields)]
         self.engine_name = f"{ruleset.id}-{ruleset.digest.removeprefix('sha256:')[:16]}-{next(_SEQUENCE)}"
         self._lock = _ENGINE_LOCK
         self._sessions = itertools.count(1)
@@ -200,10 +202,10 @@ class DurableRulesMatcher:
     def _message(self, facts: LineFacts, sid: str, n: int = 0) -> dict[str, Any]:
         """What durable-rules sees of a line: ``n`` first (read back from each action), then the fields."""
         message: dict[str, Any] = {"n": n, "t": "line", "sid": sid}
-        for name, engine_name, encode in self._fields:
+        for name, engine_name, scale in self._fields:
             value = facts.get(name)
             if value is not None:
-                message[engine_name] = encode(value)
+                message[engine_name] = value if scale is None else int(value.scaleb(scale))
         return message
 
     def _match_batch(self, batch: Sequence[LineFacts]) -> list[frozenset[str]] | None:
