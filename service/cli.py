@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from service.domain.errors import BudgetRulesError, InvalidInput, InvalidPolicy, Problem
+from service.draftcli import draft_app
 from service.engine import ENGINES
 from service.lifecycle.cli import ruleset_app
 from service.simulation.command import simulate
@@ -74,8 +75,22 @@ def recommend(
     output: Annotated[Path | None, typer.Option(help="write here instead of stdout (required for xlsx)")] = None,
     fiscal_year: Annotated[int | None, typer.Option(help="fiscal year (needed for a folder of CSVs)")] = None,
     engine: Annotated[str, typer.Option(help="durable-rules (default) or plain")] = "durable-rules",
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="record the recommendation in the configured database with its audit record (needs a compiler's "
+            "token); without it, nothing is stored and the result carries no decision id",
+        ),
+    ] = False,
+    token: Annotated[str | None, typer.Option(envvar="BUDGET_RULES_TOKEN", help="your API token, for --record")] = None,
 ) -> None:
-    """Recommend an amount for every line, with explanations citing the policies."""
+    """Recommend an amount for every line, with explanations citing the policies.
+
+    A decision id is printed only for a recorded recommendation (``--record``): that id is then found
+    by ``GET /v1/decisions/{id}``, the pages and ``budget-rules draft create``. Without ``--record``
+    the result's ``decision_id`` is null.
+    """
     from service.io.writers import FORMATS, write_result
 
     if fmt not in FORMATS:
@@ -84,6 +99,14 @@ def recommend(
         _fail(["error: --format xlsx needs --output FILE.xlsx"], 2)
     if engine not in ENGINES:
         _fail([f"error: --engine must be one of {', '.join(ENGINES)}"], 2)
+    if record:
+        with _user_errors(), _recording_errors():
+            result = record_recommendation(
+                request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, token=token
+            )
+            write_result(result, fmt, output)
+            err.print(f"recorded: decision {result['decision_id']}", markup=False)
+        return
     with _user_errors():
         if fmt == "json":  # streamed: memory stays flat however many lines (see service/batch.py)
             stream_recommendation(
@@ -94,6 +117,45 @@ def recommend(
             request_path, envelope=envelope, ruleset=ruleset, fiscal_year=fiscal_year, engine=engine
         )
         write_result(result, fmt, output)
+
+
+@contextmanager
+def _recording_errors() -> Iterator[None]:
+    """The service's own refusals (token, role, database) as one line on stderr, exit status 1."""
+    from sqlalchemy.exc import OperationalError
+
+    from service.api.errors import ApiError
+
+    try:
+        yield
+    except ApiError as error:
+        _fail([f"error ({error.code}): {error.message}"], 1)
+    except OperationalError as error:
+        _fail([f"error: the database is unreachable: {error.orig}"], 1)
+
+
+def record_recommendation(
+    request_path: Path,
+    *,
+    envelope: str | None = None,
+    ruleset: str | None = None,
+    fiscal_year: int | None = None,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """Recommend and record as ``POST /v1/recommendations`` does (decision row + audit record, one transaction)."""
+    import json
+
+    from service.api.decisions.service import recommend_and_record
+    from service.clistate import authenticated, service_state
+    from service.domain.records import parse_request
+
+    raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    parse_request(raw, origins)  # every problem named with its file, row and field before anything is opened
+    with service_state() as state:
+        actor = authenticated(state, token, "compiler")
+        row = recommend_and_record(state, actor, json.loads(json.dumps(raw, default=str)))
+    result: dict[str, Any] = json.loads(row.result_json)
+    return result
 
 
 def _load_raw(
@@ -384,6 +446,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(ruleset_app, name="ruleset")
+app.add_typer(draft_app, name="draft")
 
 
 def _settings() -> Any:
@@ -487,17 +550,25 @@ def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Walk the audit chain; exit 1 naming the first record edited, removed, inserted or reordered."""
+    """Walk the audit chain; exit 1 naming the first record edited, removed, inserted or reordered.
+
+    Budget drafts are covered too: each draft's figures are replayed from its recommendation and its
+    audit records and compared with what is stored (``drafts`` in the output).
+    """
     import json
 
     from service import audit
+    from service.app.drafts import replay_json, verify_all
 
     settings, db = _database()
-    with _service_errors(), db.transaction() as session:
-        result = audit.verify(session, settings.audit_secret)
+    with _service_errors():
+        with db.transaction() as session:
+            result = audit.verify(session, settings.audit_secret)
+        checked, bad = verify_all(db)
     db.dispose()
-    typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=1))
-    if not result.ok:
+    report = {**result.as_dict(), "drafts": {"checked": checked, "problems": [replay_json(r) for r in bad]}}
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    if not result.ok or bad:
         raise typer.Exit(1)
 
 

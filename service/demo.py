@@ -465,6 +465,26 @@ PROJECT_CATALOGUE: Final[tuple[_Template, ...]] = (
 )
 """The 99 projects of one county (the report's 县级财力安排项目支出个数)."""
 
+PROTECTED_PROJECTS: Final[dict[str, str]] = {
+    # 保基本民生: subsistence guarantees a county must pay whatever the performance scores say
+    "城乡最低生活保障县级配套": "basic_livelihood",
+    "特困人员救助供养": "basic_livelihood",
+    "孤儿和事实无人抚养儿童基本生活保障": "basic_livelihood",
+    "残疾人两项补贴": "basic_livelihood",
+    # 保工资
+    "乡村教师生活补助": "wages",
+    # 保运转
+    "村级组织运转经费": "operations",
+    # 法定支出 (兵役法: 义务兵家庭优待金)
+    "义务兵家庭优待金": "statutory",
+    "退役军人优抚": "statutory",
+    # 上级配套: county shares that upper-level transfers require
+    "城乡居民基本医疗保险县级补助": "matching",
+    "基本公共卫生服务县级配套": "matching",
+    "巩固拓展脱贫攻坚成果衔接资金县级配套": "matching",
+}
+"""Protected spending (POLICIES.md policy 0) among the catalogue's projects, by name."""
+
 _DEPARTMENT_INDEX: Final[dict[str, int]] = {name: i for i, (name, _) in enumerate(COUNTY_DEPARTMENTS)}
 
 # Public operating (公用经费) and "三公" ranges in 元 by unit size; "T" is a township.
@@ -826,6 +846,8 @@ def _project(
             line["beneficiary"] = beneficiary
     if "u" in flags:
         line["urgent"] = True
+    if name in PROTECTED_PROJECTS:
+        line["protection"] = PROTECTED_PROJECTS[name]
     return line
 
 

@@ -43,7 +43,7 @@ class CoverageReport:
     examples: int = 0
     passed: int = 0
     failures: list[ExampleFailure] = field(default_factory=list)
-    # (policy id, rule id) -> Counter of "fired" / "not fired" / "superseded"
+    # (policy id, rule id) -> Counter of "fired" / "not fired" / "superseded" / "waived"
     rules: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
 
 
@@ -93,7 +93,13 @@ def example_request(example: Example) -> dict[str, Any]:
 
 
 def _check_line(
-    policy_id: str, pid: str, expected: ExpectedLine, line: dict[str, Any], fired: list[str], superseded: list[str]
+    policy_id: str,
+    pid: str,
+    expected: ExpectedLine,
+    line: dict[str, Any],
+    fired: list[str],
+    superseded: list[str],
+    waived: list[str] | None = None,
 ) -> list[str]:
     problems = []
     for name in ("status", "after_policies", "recommended", "reclaimed"):
@@ -117,6 +123,9 @@ def _check_line(
         problems.append(f"{pid}: rules fired {own_fired}, expected {expected.fired}")
     if expected.superseded is not None and own_superseded != expected.superseded:
         problems.append(f"{pid}: rules superseded {own_superseded}, expected {expected.superseded}")
+    own_waived = [f.split("/", 1)[1] for f in waived or [] if f.split("/", 1)[0] == policy_id]
+    if expected.waived is not None and own_waived != expected.waived:
+        problems.append(f"{pid}: rules waived {own_waived}, expected {expected.waived}")
     return problems
 
 
@@ -181,14 +190,23 @@ def run_example(catalog: Catalog, policy: Policy, example: Example, engine: str,
     for outcome in evaluation.outcomes:
         for rule in policy.rules:
             key = f"{policy.id}/{rule.id}"
-            state = "fired" if key in outcome.fired else "superseded" if key in outcome.superseded else "not fired"
+            state = (
+                "fired"
+                if key in outcome.fired
+                else "superseded"
+                if key in outcome.superseded
+                else "waived"
+                if key in outcome.waived
+                else "not fired"
+            )
             report.rules.setdefault((policy.id, rule.id), Counter())[state] += 1
     outcomes = {o.project.project_id: o for o in evaluation.outcomes}
     for pid, expected in example.expect.items():
         if pid not in lines:
             problems.append(f"{pid} is not among the example's projects")
             continue
-        problems += _check_line(policy.id, pid, expected, lines[pid], outcomes[pid].fired, outcomes[pid].superseded)
+        o = outcomes[pid]
+        problems += _check_line(policy.id, pid, expected, lines[pid], o.fired, o.superseded, o.waived)
     if problems:
         report.failures.append(ExampleFailure(policy.id, example.name, "; ".join(problems)))
     else:
@@ -209,10 +227,10 @@ def render_coverage(report: CoverageReport, console: Console) -> None:
     table = Table(title="Policy examples: rules exercised", highlight=False)
     table.add_column("policy")
     table.add_column("rule")
-    for name in ("fired", "not fired", "superseded"):
+    for name in ("fired", "not fired", "superseded", "waived"):
         table.add_column(name, justify="right")
     for (policy_id, rule_id), counts in sorted(report.rules.items()):
         cells = [str(counts[s]) if counts[s] else "[red]0[/red]" for s in ("fired", "not fired")]
-        table.add_row(policy_id, rule_id, *cells, str(counts["superseded"]))
+        table.add_row(policy_id, rule_id, *cells, str(counts["superseded"]), str(counts["waived"]))
     console.print(table)
     console.print(f"{report.passed} of {report.examples} examples passed", highlight=False)

@@ -211,7 +211,8 @@ def test_cross_department_overlap_exists(request_99: Request) -> None:
 
 def test_fragmentation_exists(request_99: Request) -> None:
     small: Counter[tuple[str, str]] = Counter(
-        (p["department_id"], p["purpose_code"]) for p in _projects(request_99)
+        (p["department_id"], p["purpose_code"])
+        for p in _projects(request_99)
         if p.get("purpose_code") and Decimal(p["requested"]) < Decimal("100000.00")
     )
     assert max(small.values()) >= 3
@@ -246,3 +247,26 @@ def test_small_requests_keep_96_units() -> None:
         request = demo.generate_request(n)
         assert len(request["departments"]) == 96
         assert len(_projects(request)) == n
+
+
+def test_protected_lines_are_realistic_and_kept(request_99: Request) -> None:
+    """低保配套, 优待金, 医保补助, 村级组织运转 … are protected, and the recommendation no longer drops them."""
+    from service.domain.decision import recommend
+    from service.domain.records import parse_request
+    from service.engine import make_matcher
+    from service.policyfiles import Catalog
+
+    protected = {p["name"]: p["protection"] for p in request_99["projects"] if p.get("protection")}
+    assert protected["城乡最低生活保障县级配套"] == "basic_livelihood"
+    assert protected["义务兵家庭优待金"] == "statutory"
+    assert protected["城乡居民基本医疗保险县级补助"] == "matching"
+    assert protected["村级组织运转经费"] == "operations"
+    assert set(protected.values()) == {"basic_livelihood", "wages", "operations", "statutory", "matching"}
+    compiled = Catalog.load().compile("wuding-county")
+    matcher = make_matcher(compiled, "plain")
+    result = recommend(parse_request(request_99), compiled, matcher, decision_id="demo")
+    lines = [ln for ln in result["lines"] if ln["name"] in protected]
+    assert len(lines) == len(protected)
+    assert all(ln["status"] == "funded" and ln["tier"] == 0 for ln in lines)
+    waived = {e["policy"] for ln in lines for e in ln["explanations"] if e["outcome"] == "waived"}
+    assert waived == {"target-review-gate", "cancel-ineffective", "cut-inefficient"}

@@ -52,6 +52,7 @@ LARGEST_MONEY = Decimal("9999999999999.99")  # the largest amount a record accep
 PURPOSE_CODES = ["2130314", "2080299", "2010101", "2120399", "", None]
 BENEFICIARIES = ["农村居民", "学生", "老人", 'quote "q" mark', "back\\slash", "emoji 🌾", "", None]
 KINDS = ["project"] * 7 + ["public_operating"] * 2 + ["three_public"] * 2
+PROTECTIONS = ["basic_livelihood", "wages", "operations", "statutory", "matching"]
 
 
 def _score(rng: random.Random, tiny: bool = False) -> Decimal:
@@ -98,6 +99,7 @@ def _pid(rng: random.Random, request_no: int, i: int, taken: set[str]) -> str:
 def generate_request(seed: int, lines: int = 500, tiny_scores: bool = False) -> Raw:
     """A raw request (as parse_request takes it) of ``lines`` projects, reproducible from ``seed``."""
     rng = random.Random(seed)
+    protect_rng = random.Random(f"protection-{seed}")
     fiscal_year = rng.choice([2021, 2021, 2022, 2023, 2025])
     departments: list[Raw] = []
     for d in range(rng.randint(3, 12)):
@@ -143,6 +145,12 @@ def generate_request(seed: int, lines: int = 500, tiny_scores: bool = False) -> 
             p["urgent"] = True
         elif rng.random() < 0.2:
             p["urgent"] = False
+        # Protected spending, drawn from its own stream so the other fields stay as they were.
+        roll = protect_rng.random()
+        if p.get("kind", "project") == "project" and roll < 0.2:
+            p["protection"] = protect_rng.choice(PROTECTIONS)
+        elif roll < 0.25:
+            p["protection"] = "none"
         projects.append(p)
     return {"fiscal_year": fiscal_year, "departments": departments, "projects": projects}
 
@@ -299,7 +307,8 @@ def invariant_problems(request: BudgetRequest, result: Mapping[str, Any]) -> lis
             expected_status = "reduced" if rec < _m(ln["requested"]) else "funded"
             if ln["status"] != expected_status:
                 out.append(f"{pid}: status {ln['status']} but recommended {rec} vs requested {ln['requested']}")
-            tiers = (0,) if ln["kind"] in ("public_operating", "three_public") else (1, 2, 3)
+            protected = any(e.get("policy") == "protect-essential" for e in ln["explanations"])
+            tiers = (0,) if ln["kind"] in ("public_operating", "three_public") or protected else (1, 2, 3)
             if ln["tier"] not in tiers:
                 out.append(f"{pid}: {ln['kind']} line has tier {ln['tier']}")
         if pool > 0 and not next(p for p in request.projects if p.project_id == pid).urgent:
@@ -321,6 +330,7 @@ def invariant_problems(request: BudgetRequest, result: Mapping[str, Any]) -> lis
 # ------------------------------------------------------------------------------------------ reference model
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "protect-essential": {"categories": list(PROTECTIONS)},
     "target-review-gate": {"min_score": "65", "missing": "exclude"},
     "cancel-ineffective": {"cancel_below": "60"},
     "cut-inefficient": {"cut_from": "60", "cut_below": "80", "cut_rate": "0.10"},
@@ -404,9 +414,16 @@ def reference(request: BudgetRequest, overrides: Overrides | None = None) -> dic
         amount = p.requested
         status: str | None = None
         flags: set[str] = set()
-        tier: int | None = 0 if kind in ("public_operating", "three_public") else 3
+        # Policy 0: a protected project line is tier 0; policies 1, 2 and 4 would-be effects only flag it.
+        protected = kind == "project" and p.protection.value in prm["protect-essential"]["categories"]
+        tier: int | None = 0 if kind in ("public_operating", "three_public") or protected else 3
         evs, trs, dscore = p.evaluation_score, p.target_review_score, dept.overall_score
-        if kind == "project":
+        if protected:
+            if trs is None or trs < _d(gate["min_score"]):
+                flags.add("protected-review")
+            if evs is not None and evs < _d(canc["cancel_below"]):
+                flags.add("protected-review")
+        elif kind == "project":
             if trs is None:
                 if gate["missing"] == "exclude":
                     status = "excluded"
@@ -424,7 +441,11 @@ def reference(request: BudgetRequest, overrides: Overrides | None = None) -> dic
                     amount = p.prior_year_budget
             if kind == "project" and evs is not None:
                 if _d(cut["cut_from"]) <= evs < _d(cut["cut_below"]):
-                    amount -= _round(Fraction(amount) * Fraction(_d(cut["cut_rate"])))
+                    would_cut = _round(Fraction(amount) * Fraction(_d(cut["cut_rate"])))
+                    if not protected:
+                        amount -= would_cut
+                    elif would_cut:
+                        flags.add("protected-review")
                 if _d(urge["band_from"]) <= evs < _d(urge["band_below"]):
                     flags.add("improvement-required")
             if kind == "public_operating":
@@ -435,14 +456,14 @@ def reference(request: BudgetRequest, overrides: Overrides | None = None) -> dic
                 amount = _round(Fraction(amount) * (1 - Fraction(share))) + _round(
                     Fraction(amount) * Fraction(share) * Fraction(score) / 100
                 )
-            if kind == "project" and evs is not None:
+            if kind == "project" and evs is not None and not protected:
                 if evs >= _d(prio["tier1_from"]):
                     tier = 1
                     flags.add("priority")
                 elif evs >= _d(prio["tier2_from"]):
                     tier = 2
                     flags.add("priority")
-            if dscore is not None and dscore >= _d(tilt["min_score"]) and tier == 3:
+            if dscore is not None and dscore >= _d(tilt["min_score"]) and tier == 3 and not protected:
                 tier = 2
                 flags.add("department-tilt")
         else:
@@ -535,6 +556,8 @@ PARAMETER_VARIANTS: list[Overrides] = [
         "overlap-review": {"fragment_below": "50000.00", "fragment_min_lines": 2},
     },
     {"cancel-ineffective": {"cancel_below": 50}, "prioritize-good": {"tier1_from": 95, "tier2_from": 70}},
+    {"protect-essential": {"categories": ["wages", "statutory"]}, "cut-inefficient": {"cut_rate": "0.2"}},
+    {"protect-essential": {"categories": []}},
 ]
 DEFAULT_SEEDS = range(1000, 1022)  # 22 requests of 500 lines under the shipped parameters
 MIN_LINES = 10_000
@@ -609,6 +632,7 @@ def test_generator_covers_the_boundaries() -> None:
     ages = {r["fiscal_year"] - p["idle_since_year"] for r in raws for p in r["projects"] if "idle_since_year" in p}
     assert ages == set(range(6))
     assert any(p.get("urgent") for p in projects)
+    assert {p.get("protection") for p in projects} == {None, "none", *PROTECTIONS}
 
 
 def test_durable_rules_and_plain_agree_on_10000_lines(report: Report) -> None:
@@ -636,6 +660,7 @@ def test_the_run_exercised_every_outcome(report: Report) -> None:
         "possible-duplicate",
         "fragmented",
         "no-target-review",
+        "protected-review",
     }
     assert report.shared_pro_rata > 0  # some envelopes were tight enough to share a tier pro rata
 
@@ -697,6 +722,8 @@ def small_requests(draw: st.DrawFn) -> tuple[Raw, Overrides | None]:
         beneficiary = draw(st.sampled_from(["", "b1", "b2"]))
         if beneficiary:
             p["beneficiary"] = beneficiary
+        if p["kind"] == "project":
+            p["protection"] = draw(st.sampled_from(["none", "none", "basic_livelihood", "wages", "matching"]))
         projects.append(p)
     raw: Raw = {"fiscal_year": fiscal_year, "departments": departments, "projects": projects}
     envelope = draw(st.none() | _money)

@@ -54,7 +54,7 @@ def test_days_late_are_counted_from_approval_and_from_forming(engine):
         {"code": "report-disclosed-late", "days_late": 12},
     ]
     assert "超过20日的期限12日" in by_id["D2"]["explanations"][0]["reason"]["zh"]
-    assert "WD2020 三(三)" in by_id["D2"]["explanations"][0]["citation"]
+    assert "武定县2020年预算绩效管理工作自评报告 三(三)" in by_id["D2"]["explanations"][0]["citation"]
     assert by_id["T1"]["flags"] == [{"code": "targets-not-disclosed"}]
     assert result["summary"]["counts"] == {"compliant": 1, "flagged": 2}
     assert result["ruleset"]["digest"] == RULESET.digest

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.audit.endpoints import router as audit_router
 from service.api.datasets.endpoints import router as datasets_router
 from service.api.decisions.endpoints import router as decisions_router
+from service.api.drafts.endpoints import router as drafts_router
 from service.api.engines import Engines
 from service.api.errors import install_error_handlers
 from service.api.health.endpoints import router as health_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     routers = (health_router, decisions_router, datasets_router, audit_router, tokens_router, rulesets_router)
     for router in (*routers, simulations_router):
         app.include_router(router)
+    app.include_router(drafts_router)
     install_web(app)  # the web pages under /ui/ and their local static files (service/web, docs/web.md)
     return app
 

@@ -300,6 +300,8 @@ def _normalize_field_test(
         raw = cond.value
         where = (*path, "value")
     if cond.op is Op.in_:
+        if cond.param is not None and isinstance(raw, list | tuple) and not raw:
+            return FALSE  # a list parameter may be empty: nothing is in it
         if not isinstance(raw, list | tuple) or not raw:
             raise ConditionError(where, "'in' needs a non-empty list of values")
         try:

@@ -7,7 +7,6 @@ decides which rule conditions hold) and returns the result as JSON-ready data (C
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,8 +21,15 @@ from service.domain.records import BudgetRequest, Department
 from service.domain.ruleset import CompiledRuleset
 
 STATUSES = (EXCLUDED, CANCELLED, "reduced", "funded")
-ENVELOPE_CITATION = "WD2020 三(二)「对绩效好…的项目、支出要优先保障」; POLICIES.md allocation within the envelope"
-POOL_CITATION = "YSF-42; WD2020 三(二)「对长期沉淀的资金一律收回并按照有关规定统筹用于亟需支持的领域」"
+# What a person reads: the cited documents by their full titles (never an internal file).
+ENVELOPE_CITATION = (
+    "中共中央 国务院关于全面实施预算绩效管理的意见（中发〔2018〕34号）；"
+    "武定县2020年预算绩效管理工作自评报告 三(二)「对绩效好、评估结果和实施效果好的项目、支出要优先保障」"
+)
+POOL_CITATION = (
+    "中华人民共和国预算法 第四十二条；预算法实施条例 第五十条；财预〔2015〕15号；"
+    "武定县2020年预算绩效管理工作自评报告 三(二)「对长期沉淀的资金一律收回并按照有关规定统筹用于亟需支持的领域」"
+)
 
 
 class Matcher(Protocol):
@@ -246,8 +252,10 @@ def summarize(
 
 
 def document_head(request: BudgetRequest | Any, ruleset: CompiledRuleset, decision_id: str | None) -> dict[str, Any]:
+    """The result's head. ``decision_id`` is given only where the decision is recorded (null otherwise):
+    an id that names nothing stored would send a reader to a 404."""
     return {
-        "decision_id": decision_id or str(uuid.uuid4()),
+        "decision_id": decision_id,
         "ruleset": ruleset.ref(),
         "fiscal_year": request.fiscal_year,
         "envelope": money_text(request.envelope) if request.envelope is not None else None,

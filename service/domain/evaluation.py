@@ -17,7 +17,7 @@ from typing import Any
 from service.domain.explain import Template, money_words, render, value_words
 from service.domain.facts import FIELDS, LineFacts
 from service.domain.money import ZERO, decimal_text, money_text, mul, round_fen
-from service.domain.records import BudgetRequest, Project
+from service.domain.records import PROTECTION_TITLES, BudgetRequest, Project
 from service.domain.ruleset import (
     BoundAction,
     CompiledGroupRule,
@@ -63,6 +63,11 @@ class LineOutcome:
     shadow_amount: Decimal = ZERO
     shadow_tier: int | None = None
     flag_precedence: dict[str, int] = field(default_factory=dict)  # which policy added each flag
+    # Protected spending (POLICIES.md policy 0): the policy that protected the line, and the flag that
+    # waived policies add; ``waived`` lists "policy/rule" that would have changed the line.
+    protected_by: CompiledPolicy | None = None
+    review_flag: str | None = None
+    waived: list[str] = field(default_factory=list)
 
 
 def _fact_json(name: str, value: Any) -> Any:
@@ -95,6 +100,9 @@ class _Lookup:
             return self.line.project.name
         if name == "department.name":
             return self.line.department_name
+        if name in ("protection_zh", "protection_en"):
+            titles = PROTECTION_TITLES.get(str(self.line.facts.get("protection")), ("—", "—"))
+            return titles[0] if name == "protection_zh" else titles[1]
         return value_words(self.line.facts.get(name), _FIELD_KINDS.get(name))
 
 
@@ -104,6 +112,7 @@ class Fold:
     def __init__(self, ruleset: CompiledRuleset) -> None:
         self.ruleset = ruleset
         self._params_json = {p.id: {k: param_json(v) for k, v in p.params.items()} for p in ruleset.policies}
+        self._citations = {(p.id, r.rule_id): r.citation for p in ruleset.policies for r in p.rules if r.citation}
         # Where each per-line rule stands: (policy position, rule position), so a line visits only the rules
         # it matched, in precedence order, instead of every rule of every policy.
         self._rank = {
@@ -174,6 +183,10 @@ class Fold:
     def _apply(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
         if line.status is not None and policy.on_terminated == "supersede":
             self._supersede(line, policy, rule)
+            return
+        if line.protected_by is not None and policy.on_protected != "apply":
+            if policy.on_protected == "waive":
+                self._waive(line, policy, rule)
             return
         before = line.amount
         changed = False
@@ -251,6 +264,55 @@ class Fold:
             entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
         entry["superseded_by"] = by.id
 
+    def _waive(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
+        """List a rule that would have changed a protected line; the line gets the review flag instead."""
+        by = line.protected_by
+        assert by is not None
+        before = line.amount
+        shadow = LineOutcome(line.project, line.department_name, line.facts, before, tier=line.tier)
+        changed = False
+        for action in rule.actions:
+            if not action.only_if_changed:
+                changed = _act(action, shadow, policy) or changed
+        if not changed:
+            return  # it would not have fired: not worth listing
+        line.waived.append(f"{policy.id}/{rule.rule_id}")
+        code = line.review_flag or "protected-review"
+        if code not in line.flags:
+            line.flags[code] = {"code": code}
+            line.flag_precedence.setdefault(code, policy.precedence)
+        extra = {
+            "amount_before": before,
+            "amount_after": shadow.amount,
+            "effect": shadow.amount - before,
+            "change": abs(shadow.amount - before),
+            "tier": shadow.tier,
+        }
+        own = _Lookup(line, policy, extra)
+        protection = str(line.facts.get("protection"))
+        title_zh, title_en = PROTECTION_TITLES.get(protection, (protection, protection))
+        would_zh = "不予纳入预算" if shadow.status == EXCLUDED else "取消" if shadow.status == CANCELLED else ""
+        would_en = "exclude the line" if shadow.status == EXCLUDED else "cancel the line" if shadow.status else ""
+        if not would_zh and shadow.amount != before:
+            would_zh = f"核减{money_words(before - shadow.amount)}元"
+            would_en = f"cut {money_words(before - shadow.amount)}"
+        reason_zh = render(rule.explain[0], own).rstrip("。")
+        reason_en = render(rule.explain[1], own).rstrip(".")
+        would_zh = f"（本应{would_zh}）" if would_zh else ""
+        would_en = f" (it would have had to {would_en})" if would_en else ""
+        zh = (
+            f"本应适用「{policy.title.zh}」（{reason_zh}），但该项目属保障类支出（{title_zh}），"
+            f"按「{by.title.zh}」予以豁免{would_zh}：金额与状态不变，由部门说明原因并整改。"
+        )
+        en = (
+            f"{policy.title.en} would have applied ({reason_en}), but the line is protected spending ({title_en}) "
+            f"and is waived by {by.title.en}{would_en}: amount and status unchanged; the department must explain "
+            "and correct the performance problem."
+        )
+        entry = self._entry(line, policy, rule.rule_id, rule.actions, "waived", ZERO, zh, en, rule.fields)
+        entry["facts"]["protection"] = protection
+        entry["waived_by"] = by.id
+
     def apply_group(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledGroupRule, others: Others) -> None:
         flag = BoundAction("flag", code=rule.code)
         shown = ", ".join(others.listed[:10]) + (f" …(+{others.count - 10})" if others.count > 10 else "")
@@ -314,7 +376,7 @@ class Fold:
             "action": "+".join([a.kind for a in actions]),
             "effect": money_text(effect),
             "reason": {"zh": zh, "en": en},
-            "citation": policy.citation,
+            "citation": self._citations.get((policy.id, rule_id), policy.citation),
             "facts": {f: _fact_json(f, facts[f]) for f in fields if f in facts},
             "params": self._params_json[policy.id],
         }
@@ -472,6 +534,14 @@ def flag_of(action: BoundAction, facts: LineFacts) -> dict[str, Any]:
     return flag
 
 
+def _protect(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
+    line.protected_by = policy
+    line.review_flag = action.code
+    if line.tier is not None and action.tier is not None:
+        line.tier = action.tier
+    return True
+
+
 def _reclaim(action: BoundAction, line: LineOutcome, policy: CompiledPolicy) -> bool:
     balance = line.facts.get(action.field or "")
     if not balance:
@@ -502,4 +572,5 @@ _ACTIONS: dict[str, Callable[[BoundAction, LineOutcome, CompiledPolicy], bool]] 
     "flag": _flag,
     "reclaim": _reclaim,
     "performance_share": _performance_share,
+    "protect": _protect,
 }

@@ -53,6 +53,7 @@ FIELDS: dict[str, FactField] = {
         FactField("purpose_code", FieldType.text, "purpose", "functional purpose code"),
         FactField("beneficiary", FieldType.text, "benef", "who the spending serves"),
         FactField("urgent", FieldType.boolean, "urgent", "serves an area in urgent need"),
+        FactField("protection", FieldType.text, "prot", "protected spending: none, basic_livelihood, wages, …"),
         FactField("fiscal_year", FieldType.integer, "fy", "the fiscal year being compiled", frozenset(SUBJECTS)),
         FactField("department.kind", FieldType.text, "dep_kind", "department or township", frozenset(SUBJECTS)),
         FactField("department.overall_score", FieldType.score, "dep_score", "部门整体绩效评价得分"),
@@ -89,6 +90,7 @@ def line_facts(project: Project, department: Department, fiscal_year: int) -> Li
         "requested": project.requested,
         "idle_balance": project.idle_balance,
         "urgent": project.urgent,
+        "protection": project.protection.value,
         "fiscal_year": fiscal_year,
         "department.kind": department.kind.value,
     }

@@ -38,7 +38,7 @@ class Citation(_Strict):
     quote: str | None = Field(default=None, max_length=500, description="the words of the clause")
 
 
-ParamType = Literal["score", "money", "rate", "integer", "choice", "boolean"]
+ParamType = Literal["score", "money", "rate", "integer", "choice", "choice_list", "boolean"]
 
 
 class Parameter(_Strict):
@@ -53,10 +53,10 @@ class Parameter(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Parameter:
-        if self.type == "choice" and not self.choices:
-            raise ValueError("a choice parameter needs its choices")
-        if self.type != "choice" and self.choices:
-            raise ValueError("only a choice parameter has choices")
+        if self.type in ("choice", "choice_list") and not self.choices:
+            raise ValueError(f"a {self.type} parameter needs its choices")
+        if self.type not in ("choice", "choice_list") and self.choices:
+            raise ValueError("only a choice or choice_list parameter has choices")
         check_parameter_value(self, self.default)
         return self
 
@@ -67,6 +67,15 @@ def check_parameter_value(spec: Parameter, value: Any) -> Any:
         if value not in (spec.choices or []):
             raise ValueError(f"must be one of {', '.join(spec.choices or [])}, got {value!r}")
         return value
+    if spec.type == "choice_list":
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"must be a list of values from {', '.join(spec.choices or [])}, got {value!r}")
+        unknown = [v for v in value if v not in (spec.choices or [])]
+        if unknown:
+            raise ValueError(f"must only hold values from {', '.join(spec.choices or [])}, got {unknown!r}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists a value twice: {list(value)!r}")
+        return list(value)
     if spec.type == "boolean":
         if not isinstance(value, bool):
             raise ValueError(f"must be true or false, got {value!r}")
@@ -166,6 +175,15 @@ class AddFlag(_Strict):
     measure: Measure | None = None
 
 
+class Protect(_Strict):
+    """Protected spending (保障类): the line goes to ``tier``; policies declared ``on_protected: waive``
+    do not change it and, where they would have, add the flag ``review_flag``; ``skip`` ones leave it alone."""
+
+    action: Literal["protect"]
+    tier: int = Field(default=0, ge=0, le=9)
+    review_flag: str = Field(default="protected-review", pattern=SLUG)
+
+
 class Reclaim(_Strict):
     """The whole balance of ``field`` is reclaimed into the pool (收回统筹); the amount is unchanged."""
 
@@ -182,7 +200,7 @@ class PerformanceShare(_Strict):
 
 
 Action = Annotated[
-    Exclude | Cancel | Cap | Cut | SetTier | AddFlag | Reclaim | PerformanceShare,
+    Exclude | Cancel | Cap | Cut | SetTier | AddFlag | Reclaim | PerformanceShare | Protect,
     Field(discriminator="action"),
 ]
 
@@ -194,6 +212,9 @@ class Rule(_Strict):
     when: Condition
     then: list[Action] = Field(min_length=1, max_length=8)
     explain: Bilingual
+    citations: list[Citation] | None = Field(
+        default=None, description="what this rule cites, when it differs from the policy's citations"
+    )
 
 
 class GroupRule(_Strict):
@@ -234,6 +255,7 @@ class ExpectedLine(_Strict):
     flags: list[str] | None = None
     fired: list[str] | None = None
     superseded: list[str] | None = None
+    waived: list[str] | None = None
 
 
 class Example(_Strict):
@@ -267,6 +289,13 @@ class Policy(_Strict):
     on_terminated: Literal["supersede", "apply"] = Field(
         default="supersede",
         description="on a line already excluded or cancelled: supersede (list as superseded) or apply anyway",
+    )
+    on_protected: Literal["apply", "waive", "skip"] = Field(
+        default="apply",
+        description=(
+            "on a protected line (protect action of an earlier policy): apply as to any line; waive (list as "
+            "waived, change nothing, add the review flag); or skip (change nothing, list nothing)"
+        ),
     )
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     rules: list[AnyRule] = Field(min_length=1, max_length=16)

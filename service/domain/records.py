@@ -31,6 +31,17 @@ class LineKind(StrEnum):
     three_public = "three_public"  # "三公"经费
 
 
+class Protection(StrEnum):
+    """Protected spending (POLICIES.md policy 0): 保基本民生 / 保工资 / 保运转 / 法定支出 / 上级配套."""
+
+    none = "none"
+    basic_livelihood = "basic_livelihood"  # 保基本民生
+    wages = "wages"  # 保工资
+    operations = "operations"  # 保运转
+    statutory = "statutory"  # 法定支出
+    matching = "matching"  # 上级配套
+
+
 def _money_input(value: Any) -> Any:
     """Accept money as a string or a number; a float is read through its decimal text (0.1 → 0.10)."""
     if isinstance(value, bool):
@@ -71,6 +82,35 @@ def _bool_input(value: Any) -> Any:
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
+    return value
+
+
+PROTECTION_TITLES: dict[str, tuple[str, str]] = {
+    "none": ("非保障类", "not protected"),
+    "basic_livelihood": ("保基本民生", "basic livelihood"),
+    "wages": ("保工资", "wages"),
+    "operations": ("保运转", "operations"),
+    "statutory": ("法定支出", "statutory spending"),
+    "matching": ("上级配套", "matching of upper-level funds"),
+}
+PROTECTION_WORDS = {
+    "保基本民生": Protection.basic_livelihood,
+    "保工资": Protection.wages,
+    "保运转": Protection.operations,
+    "法定支出": Protection.statutory,
+    "上级配套": Protection.matching,
+    "无": Protection.none,
+    "否": Protection.none,
+}
+
+
+def _protection_input(value: Any) -> Any:
+    """A blank cell (CSV, workbook) means no protection; the GLOSSARY's Chinese words are accepted."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return Protection.none
+    if isinstance(value, str):
+        text = value.strip()
+        return PROTECTION_WORDS.get(text, text)
     return value
 
 
@@ -120,6 +160,7 @@ class Project(_Record):
     purpose_code: OptionalCode = None
     beneficiary: OptionalText = None
     urgent: Flag = False  # 亟需支持的领域
+    protection: Annotated[Protection, BeforeValidator(_protection_input)] = Protection.none  # 保障类
 
 
 class BudgetRequest(_Record):
@@ -310,6 +351,14 @@ class RequestValidator:
     def _check(self, index: int, p: Project, who: str) -> None:
         self._duplicate(index, p.project_id, who)
         self._unknown_department(index, p.department_id, who)
+        if p.protection is not Protection.none and p.kind is not LineKind.project:
+            self.problems.append(
+                Problem(
+                    ("projects", index, "protection"),
+                    f"{p.protection.value} applies only to kind project (项目支出), not to {p.kind.value}",
+                    who,
+                )
+            )
         if p.idle_balance > 0 and p.idle_since_year is None:
             self.problems.append(
                 Problem(("projects", index, "idle_since_year"), "is required when idle_balance > 0", who)
@@ -331,6 +380,11 @@ class RequestValidator:
         dep = item.get("department_id")
         if isinstance(dep, str) and dep:
             self._unknown_department(index, dep, who)
+        protection, kind = item.get("protection"), item.get("kind", "project")
+        if isinstance(protection, str) and _protection_input(protection) is not Protection.none and kind != "project":
+            self.problems.append(
+                Problem(("projects", index, "protection"), f"{protection.strip()} applies only to kind project", who)
+            )
         idle = item.get("idle_balance")
         if idle not in (None, "", 0) and item.get("idle_since_year") in (None, ""):
             try:

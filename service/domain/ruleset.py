@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -36,12 +36,14 @@ from service.domain.policy import (
     AddFlag,
     Bilingual,
     Cap,
+    Citation,
     Cut,
     FieldRef,
     GroupRule,
     ParamRef,
     PerformanceShare,
     Policy,
+    Protect,
     Reclaim,
     Rule,
     SetTier,
@@ -71,7 +73,7 @@ class Effective(_Strict):
 
 class PolicyBinding(_Strict):
     policy: str = Field(pattern=SLUG)
-    precedence: int = Field(ge=1, le=999)
+    precedence: int = Field(ge=0, le=999)
     params: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
@@ -100,7 +102,7 @@ class RulesetFile(_Strict):
 class BoundAction:
     """An action with its parameters resolved to values."""
 
-    kind: str  # exclude | cancel | cap | cut | set_tier | flag | reclaim | performance_share
+    kind: str  # exclude | cancel | cap | cut | set_tier | flag | reclaim | performance_share | protect
     field: str | None = None
     rate: Decimal | None = None
     score_field: str | None = None
@@ -123,6 +125,7 @@ class CompiledRule:
     actions: tuple[BoundAction, ...]
     explain: tuple[Template, Template]  # zh, en
     fields: tuple[str, ...]
+    citation: str | None = None  # the rule's own citation, when it differs from the policy's
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ class CompiledPolicy:
     rules: tuple[CompiledRule, ...]
     group_rules: tuple[CompiledGroupRule, ...]
     superseded_explain: tuple[Template, Template] | None
+    on_protected: str = "apply"  # apply | waive | skip (POLICIES.md policy 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +209,8 @@ COMPUTED_PLACEHOLDERS = frozenset(
         "superseded_by",
         "superseded_by_title",
         "status",
+        "protection_zh",
+        "protection_en",
     }
 )
 
@@ -259,6 +265,8 @@ def _bind_action(action: Any, policy: Policy, params: Mapping[str, Any], path: t
             measure_over=over,
             measure_as=measured.as_,
         )
+    if isinstance(action, Protect):
+        return BoundAction("protect", tier=action.tier, code=action.review_flag)
     if isinstance(action, PerformanceShare):
         share = _operand(action.share, policy, params, (*path, "share"))
         if not isinstance(share, Decimal) or not Decimal(0) <= share <= Decimal(1):
@@ -354,12 +362,17 @@ def compile_policy(
                 if policy.subject != "project_lines" and any(a.kind != "flag" for a in actions):
                     raise ConditionError((*path, "then"), f"a {policy.subject} policy can only flag records")
                 explain = _template_pair(rule.explain, allowed, (*path, "explain"), problems, policy_source)
+                own_citation = (
+                    citation_text(rule.citations, sources, (*path, "citations"), problems, policy_source)
+                    if rule.citations
+                    else None
+                )
                 fields = fields_of(cond)
                 for a in actions:
                     for f in (a.field, a.score_field, a.measure_field):
                         if f and f not in fields:
                             fields.append(f)
-                rules.append(CompiledRule(key, policy.id, rule.id, cond, actions, explain, tuple(fields)))
+                rules.append(CompiledRule(key, policy.id, rule.id, cond, actions, explain, tuple(fields), own_citation))
             elif isinstance(rule, GroupRule):
                 group_rules.append(
                     _compile_group_rule(rule, key, policy, params, guard, allowed, path, problems, policy_source)
@@ -371,22 +384,11 @@ def compile_policy(
         superseded = _template_pair(
             policy.superseded_explain, allowed, ("superseded_explain",), problems, policy_source
         )
-    citation_parts = []
-    for k, c in enumerate(policy.citations):
-        if c.source not in sources:
-            problems.append(
-                Problem(
-                    ("citations", k, "source"),
-                    f"unknown source {c.source!r}: add it to the ruleset's sources",
-                    source=policy_source,
-                )
-            )
-        text = c.source + (f" {c.clause}" if c.clause else "") + (f"「{c.quote}」" if c.quote else "")
-        citation_parts.append(text)
+    citation = citation_text(policy.citations, sources, ("citations",), problems, policy_source)
     compiled = CompiledPolicy(
         id=policy.id,
         title=policy.title,
-        citation="; ".join(citation_parts),
+        citation=citation,
         precedence=precedence,
         on_terminated=policy.on_terminated,
         params=dict(params),
@@ -394,8 +396,36 @@ def compile_policy(
         rules=tuple(rules),
         group_rules=tuple(group_rules),
         superseded_explain=superseded,
+        on_protected=policy.on_protected,
     )
     return compiled, problems
+
+
+def citation_text(
+    citations: Sequence[Citation],
+    sources: Mapping[str, Bilingual],
+    path: tuple[str | int, ...],
+    problems: list[Problem],
+    source: str,
+) -> str:
+    """What a person reads: each cited document by its full title, then the clause and its words.
+
+    e.g. ``武定县2020年预算绩效管理工作自评报告 一(三)6「对项目绩效目标评分低于65分的项目一律不纳入年初预算」``.
+    """
+    parts = []
+    for k, c in enumerate(citations):
+        document = sources.get(c.source)
+        if document is None:
+            problems.append(
+                Problem(
+                    (*path, k, "source"),
+                    f"unknown source {c.source!r}: add it to the ruleset's sources",
+                    source=source,
+                )
+            )
+        title = document.zh if document is not None else c.source
+        parts.append(title + (f" {c.clause}" if c.clause else "") + (f"「{c.quote}」" if c.quote else ""))
+    return "；".join(parts)
 
 
 def _compile_group_rule(

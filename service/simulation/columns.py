@@ -126,6 +126,7 @@ def from_request(request: BudgetRequest) -> Columns:
         "purpose_code": [p.purpose_code for p in projects],
         "beneficiary": [p.beneficiary for p in projects],
         "urgent": [p.urgent for p in projects],
+        "protection": [p.protection.value for p in projects],
         "fiscal_year": [request.fiscal_year] * n,
         "department.kind": [departments[p.department_id].kind.value for p in projects],
         "department.overall_score": [departments[p.department_id].overall_score for p in projects],

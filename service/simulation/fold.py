@@ -3,7 +3,9 @@
 Compiled from the same policy IR: for each policy in precedence order, the first rule whose
 condition holds applies (``hit = condition & ~earlier conditions``); a line already excluded or
 cancelled is left alone by policies that supersede; within a rule the actions run in order and the
-``only_if_changed`` ones follow only where another action changed the line. Amounts are whole fens.
+``only_if_changed`` ones follow only where another action changed the line. A protected line (policy 0,
+``protect``) is left alone by policies that waive or skip; where a waiving one would have changed it,
+it gets the review flag instead. Amounts are whole fens.
 Explanations are not produced here: the simulator asks the domain fold for the lines it shows.
 """
 
@@ -37,6 +39,9 @@ class FoldState:
     flags: npt.NDArray[np.uint64]
     reclaimed: Ints
     flag_codes: tuple[str, ...] = field(default=())
+    # During the fold only: which lines are protected, and the review flag bit each would get.
+    protected: Bools | None = None
+    review: npt.NDArray[np.uint64] | None = None
 
     def flag_list(self, i: int) -> list[str]:
         bits = int(self.flags[i])
@@ -49,7 +54,7 @@ def flag_codes(ruleset: CompiledRuleset) -> tuple[str, ...]:
     for policy in ruleset.policies:
         for rule in policy.rules:
             for action in rule.actions:
-                if action.kind == "flag" and action.code:
+                if action.kind in ("flag", "protect") and action.code:
                     seen[action.code] = None
         for group in policy.group_rules:
             seen[group.code] = None
@@ -78,6 +83,8 @@ def run_fold(ruleset: CompiledRuleset, columns: Columns, groups: Mapping[str, Bo
         flags=np.zeros(n, dtype=np.uint64),
         reclaimed=np.zeros(n, dtype=np.int64),
         flag_codes=codes,
+        protected=np.zeros(n, dtype=np.bool_),
+        review=np.zeros(n, dtype=np.uint64),
     )
     bits = {code: np.uint64(1 << b) for b, code in enumerate(codes)}
     for policy in ruleset.policies:
@@ -101,6 +108,11 @@ def _apply_policy(
         taken |= holds
         if supersedes:
             hit &= state.status == LIVE
+        if policy.on_protected != "apply" and state.protected is not None:
+            shielded = hit & state.protected
+            hit &= ~state.protected
+            if policy.on_protected == "waive" and shielded.any():
+                _waive(rule.actions, np.flatnonzero(shielded), columns, state, bits)
         index = np.flatnonzero(hit)
         if index.size:
             _apply_rule(rule.actions, index, columns, state, bits)
@@ -121,6 +133,26 @@ def _apply_rule(
     for action in actions:
         if action.only_if_changed and follow.size:
             _act(action, follow, columns, state, bits)
+
+
+def _waive(
+    actions: Sequence[BoundAction],
+    index: npt.NDArray[np.intp],
+    columns: Columns,
+    state: FoldState,
+    bits: Mapping[str, np.uint64],
+) -> None:
+    """Protected lines at ``index``: where the rule would have changed one, it gets its review flag."""
+    assert state.review is not None
+    shadow = FoldState(
+        state.amount.copy(), state.status.copy(), state.tier.copy(), state.flags.copy(), state.reclaimed.copy()
+    )
+    changed = np.zeros(index.size, dtype=np.bool_)
+    for action in actions:
+        if not action.only_if_changed:
+            changed |= _act(action, index, columns, shadow, bits)
+    would = index[changed]
+    state.flags[would] |= state.review[would]
 
 
 def _act(
@@ -156,6 +188,13 @@ def _act(
             changed &= np.isin(tier, action.only_from)
         state.tier[index[changed]] = action.tier
         return np.asarray(changed, dtype=np.bool_)
+    if kind == "protect":
+        assert state.protected is not None and state.review is not None and action.tier is not None
+        state.protected[index] = True
+        state.review[index] |= bits[action.code or ""]
+        live = index[state.tier[index] != NO_TIER]
+        state.tier[live] = action.tier
+        return everywhere
     if kind == "reclaim":
         balance = columns.column(action.field or "")
         amounts = np.where(balance.present[index], balance.values[index], 0)

@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install(app: FastAPI) -> None:
+    from service.web.drafts import router as drafts_router
     from service.web.routes import STATIC_DIR, error_page, login_redirect, router
     from service.web.session import LoginRequired, WebError
 
     app.include_router(router)
+    app.include_router(drafts_router)  # 编制方案 pages
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
 
     @app.exception_handler(WebError)

@@ -121,8 +121,9 @@ def test_upload_with_errors_is_422_listing_every_problem(client: TestClient, tok
     error = _error(response)
     assert error["code"] == "invalid_ruleset"
     found = {(d["source"], tuple(d["loc"])) for d in error["details"]}
-    assert ("rulesets/wuding-county.yaml", ("policies", 3, "params", "cut_rate")) in found
-    assert ("rulesets/wuding-county.yaml", ("policies", 2, "precedence")) in found
+    # bindings are counted from 0; protect-essential is binding 0
+    assert ("rulesets/wuding-county.yaml", ("policies", 4, "params", "cut_rate")) in found
+    assert ("rulesets/wuding-county.yaml", ("policies", 3, "precedence")) in found
     assert ("policies/broken.yaml", ("title",)) in found
     assert all(d["severity"] == "error" for d in error["details"])
 

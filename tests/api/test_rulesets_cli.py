@@ -96,7 +96,7 @@ def test_propose_with_errors_exits_2_naming_files_and_paths(run: Any, app: FastA
     folder = _folder(tmp_path, **{"cut_rate: 0.10": "cut_rate: 1.5"})
     result = run("propose", str(folder), "--reason", "bad", token=extra_token(app, "maintainer"))
     assert result.exit_code == 2
-    assert "error: rulesets/wuding-county.yaml: policies.3.params.cut_rate:" in result.stderr
+    assert "error: rulesets/wuding-county.yaml: policies.4.params.cut_rate:" in result.stderr
     assert result.stdout == ""
 
 

@@ -79,6 +79,20 @@ EXPECTED: dict[str, set[str] | None] = {
     "GET /v1/simulations/{job_id}": {"analyst", "auditor"},
     "GET /v1/simulations/{job_id}/result": {"analyst", "auditor"},
     "GET /v1/simulations/{job_id}/report": {"analyst", "auditor"},
+    # budget drafts (docs/drafts.md): compilers make and adjust, approvers approve or return
+    "POST /v1/drafts": {"compiler"},
+    "GET /v1/drafts": {"compiler", "approver", "auditor"},
+    "GET /v1/drafts/verify": {"compiler", "approver", "auditor"},
+    "GET /v1/drafts/{draft_id}": {"compiler", "approver", "auditor"},
+    "PUT /v1/drafts/{draft_id}/lines/{project_id}": {"compiler"},
+    "PATCH /v1/drafts/{draft_id}/lines/{project_id}": {"compiler"},
+    "POST /v1/drafts/{draft_id}/submit": {"compiler"},
+    "POST /v1/drafts/{draft_id}/approve": {"approver"},
+    "POST /v1/drafts/{draft_id}/return": {"approver"},
+    "GET /v1/drafts/{draft_id}/deviations": {"compiler", "approver", "auditor"},
+    "GET /v1/drafts/{draft_id}/replay": {"compiler", "approver", "auditor"},
+    "GET /v1/compare/drafts": {"compiler", "approver", "auditor"},
+    "GET /v1/compare/recommendations": {"compiler", "approver", "auditor"},
 }
 NOT_API = re.compile(r"^/(openapi\.json|docs|redoc|ui|static)(/|$)")  # documentation and the browser UI
 

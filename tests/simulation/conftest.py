@@ -14,6 +14,7 @@ EDGE_AMOUNTS = ["0.00", "0.01", "0.05", "0.15", "99999.99", "100000.00", "100000
 PURPOSES = ["2130314", "2080299", "2010101", None]
 BENEFICIARIES = ["农村居民", "学生", "老人", None]
 KINDS = ["project"] * 7 + ["public_operating"] * 2 + ["three_public"] * 2
+PROTECTIONS = ["basic_livelihood", "wages", "operations", "statutory", "matching"]
 
 
 def _score(rng: random.Random, tiny: bool) -> str | None:
@@ -42,6 +43,7 @@ def _amount(rng: random.Random) -> str:
 def random_request(seed: int, n: int, *, envelope: str | None = "auto", tiny_scores: bool = False) -> dict[str, Any]:
     """A raw request of ``n`` lines with boundary scores, missing fields, zero/one-fen/huge amounts."""
     rng = random.Random(seed)
+    protect_rng = random.Random(f"protection-{seed}")  # its own stream: the other fields stay as they were
     n_dept = max(2, n // 25)
     departments = [
         {
@@ -76,6 +78,8 @@ def random_request(seed: int, n: int, *, envelope: str | None = "auto", tiny_sco
             line["purpose_code"] = purpose
         if beneficiary:
             line["beneficiary"] = beneficiary
+        if line["kind"] == "project" and protect_rng.random() < 0.25:
+            line["protection"] = protect_rng.choice([*PROTECTIONS, "none"])
         projects.append(line)
     raw: dict[str, Any] = {"fiscal_year": 2021, "departments": departments, "projects": projects}
     if envelope == "auto":

@@ -36,6 +36,8 @@ PARAMETER_SETS: list[dict[str, dict[str, Any]]] = [
     {"reclaim-idle": {"min_years": 1}, "overlap-review": {"fragment_min_lines": 2, "fragment_below": "0.05"}},
     {"cancel-ineffective": {"cancel_below": 65}, "target-review-gate": {"min_score": 0}},
     {"public-funds-performance": {"share": "0.123456789012345"}, "cut-inefficient": {"cut_rate": "0.0999999999999"}},
+    {"protect-essential": {"categories": ["statutory", "matching"]}, "target-review-gate": {"missing": "flag"}},
+    {"protect-essential": {"categories": []}},
 ]
 
 
@@ -43,7 +45,7 @@ def _fen(text: str) -> int:
     return int(Decimal(text).scaleb(2))
 
 
-def _compare(raw: dict[str, Any], overrides: dict[str, dict[str, Any]], engine: str) -> None:
+def _compare(raw: dict[str, Any], overrides: dict[str, dict[str, Any]], engine: str) -> dict[str, Any]:
     request = parse_request(raw)
     compiled = compile_variant(ruleset_catalog("wuding-county"), "wuding-county", overrides)
     matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
@@ -82,6 +84,7 @@ def _compare(raw: dict[str, Any], overrides: dict[str, dict[str, Any]], engine: 
         assert mine["department_id"] == theirs["department_id"]
         assert {k: money_text(Decimal(v).scaleb(-2)) for k, v in mine["totals"].items()} == theirs["totals"]
         assert mine["counts"] == theirs["counts"]
+    return expected
 
 
 @pytest.mark.parametrize("params", range(len(PARAMETER_SETS)))
@@ -107,6 +110,16 @@ def test_demo_county_equals_durable_rules() -> None:
 
     raw = json.loads((default_root() / "demo" / "wuding-county-2021.json").read_text(encoding="utf-8"))
     _compare(raw, {}, "durable-rules")
+
+
+def test_protected_lines_are_covered(make_request: Callable[..., dict[str, Any]]) -> None:
+    """The generated requests hold protected lines that the policies would have cut, cancelled or excluded."""
+    raw = make_request(4242, 400)
+    result = _compare(raw, {}, "durable-rules")
+    waived = {e["policy"] for ln in result["lines"] for e in ln["explanations"] if e["outcome"] == "waived"}
+    assert waived == {"target-review-gate", "cancel-ineffective", "cut-inefficient"}
+    protected = [ln for ln in result["lines"] if ln["explanations"] and ln["explanations"][0]["action"] == "protect"]
+    assert protected and all(ln["tier"] == 0 and ln["status"] not in ("excluded", "cancelled") for ln in protected)
 
 
 def test_tight_envelopes_one_fen_either_side(make_request: Callable[..., dict[str, Any]]) -> None:
