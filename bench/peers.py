@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import statistics
@@ -44,9 +45,10 @@ def request_files(sizes: Sequence[int], seed: int = SEED) -> dict[int, Path]:
     from service.demo import dumps_request
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    generator = hashlib.sha256((REPO_ROOT / "service" / "demo.py").read_bytes()).hexdigest()[:8]
     files = {}
     for size in sizes:
-        path = DATA_DIR / f"request-{size}-seed{seed}.json"
+        path = DATA_DIR / f"request-{size}-seed{seed}-{generator}.json"  # a changed generator writes new files
         if not path.exists():
             part = path.with_suffix(".part")
             part.write_text(dumps_request(make_raw(size, seed)), encoding="utf-8")
