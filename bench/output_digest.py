@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         after = digests(REPO_ROOT, args.engine, paths)
         seconds = time.perf_counter() - started
     same = True
-    print(f"{'file':<28} {'kind':<7} {'chars':>12}  {'baseline sha256':<16}  {'current sha256':<16}  same")
+    print(f"{'file':<38} {'kind':<7} {'chars':>12}  {'baseline sha256':<16}  {'current sha256':<16}  same")
     for path in paths:
         for kind in ("stream", "memory"):
             old, new = before[str(path)].get(kind), after[str(path)].get(kind)
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             same = same and ok
             chars = after[str(path)]["chars"]
             verdict = "yes" if ok else "NO"
-            print(f"{path.name:<28} {kind:<7} {chars:>12,}  {str(old)[:16]:<16}  {str(new)[:16]:<16}  {verdict}")
+            print(f"{path.name:<38} {kind:<7} {chars:>12,}  {str(old)[:16]:<16}  {str(new)[:16]:<16}  {verdict}")
     print(f"{'byte-identical' if same else 'DIFFERENT'} ({seconds:.0f} s)")
     return 0 if same else 1
 

@@ -337,8 +337,16 @@ def _with_group_results(
     merged: dict[str, Any] = {}
     for _, flag in sorted(flags, key=lambda pf: pf[0]):
         merged[flag["code"]] = flag
-    explanations = list(zip(explanation_precedences, orjson.loads(explanations_text), strict=True))
-    explanations += [(policies[e["policy"]].precedence, e) for e in shim.explanations]
+    added = sorted(((policies[e["policy"]].precedence, e) for e in shim.explanations), key=lambda pe: pe[0])
+    if not added:
+        return _dumps(list(merged.values())), explanations_text
+    if min(pe[0] for pe in added) >= max(explanation_precedences, default=0):
+        # The usual case (cross-line policies come late): the stable sort would put them after the stored ones,
+        # so the stored text is extended without being parsed and written again.
+        extra = _dumps([e for _, e in added])[1:-1]
+        ordered_text = f"[{extra}]" if explanations_text == "[]" else f"{explanations_text[:-1]},{extra}]"
+        return _dumps(list(merged.values())), ordered_text
+    explanations = list(zip(explanation_precedences, orjson.loads(explanations_text), strict=True)) + added
     ordered = [e for _, e in sorted(explanations, key=lambda pe: pe[0])]
     return _dumps(list(merged.values())), _dumps(ordered)
 
