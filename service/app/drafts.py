@@ -43,7 +43,7 @@ from service.domain.money import ZERO, money_text
 from service.domain.records import Money
 from service.domain.ruleset import canonical_json
 from service.storage import drafts as store
-from service.storage.db import Database, utc_now
+from service.storage.db import Database, as_utc, utc_now
 from service.storage.drafts import AdjustmentRow, DraftEventRow, DraftRow
 from service.storage.models import DecisionRow
 
@@ -343,7 +343,7 @@ def _lines(recommended: Sequence[_RecommendedLine], adjustments: Iterable[Adjust
                 a is not None,
                 a.reason if a else None,
                 a.adjusted_by if a else None,
-                a.adjusted_at if a else None,
+                _utc(a.adjusted_at) if a else None,
                 r.policies,
             )
         )
@@ -354,7 +354,7 @@ def _view(session: Any, row: DraftRow) -> Draft:
     decision = _decision_or_404(session, row.decision_id)
     lines = _lines(_recommendation(decision), store.adjustments(session, row.id))
     events = tuple(
-        DraftEvent(e.action, e.actor_name, e.actor_role, e.at, e.comment, e.audit_seq)
+        DraftEvent(e.action, e.actor_name, e.actor_role, as_utc(e.at), e.comment, e.audit_seq)
         for e in store.events(session, row.id)
     )
     return Draft(
@@ -366,11 +366,11 @@ def _view(session: Any, row: DraftRow) -> Draft:
         state=row.state,
         fiscal_year=row.fiscal_year,
         envelope=Decimal(row.envelope) if row.envelope is not None else None,
-        created_at=row.created_at,
+        created_at=as_utc(row.created_at),
         created_by=row.created_by,
-        submitted_at=row.submitted_at,
+        submitted_at=_utc(row.submitted_at),
         submitted_by=row.submitted_by,
-        approved_at=row.approved_at,
+        approved_at=_utc(row.approved_at),
         approved_by=row.approved_by,
         comment=row.comment,
         audit_seq=row.audit_seq,
@@ -378,6 +378,11 @@ def _view(session: Any, row: DraftRow) -> Draft:
         lines=lines,
         events=events,
     )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC whatever the database gives back (SQLite returns naive UTC, PostgreSQL aware)."""
+    return as_utc(value) if value is not None else None
 
 
 def get_draft(db: Database, actor: audit.Actor, draft_id: str) -> Draft:

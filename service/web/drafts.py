@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,6 +26,7 @@ from service.web.session import Viewer, WebError, check_csrf, lang_of, need, sta
 from service.web.views import problem_text
 
 router = APIRouter(include_in_schema=False)
+BEIJING = ZoneInfo("Asia/Shanghai")
 ID = re.compile(r"^[0-9a-f-]{36}$")
 PROJECT_ID = re.compile(r"^.{1,64}$", re.DOTALL)
 MAKERS = tuple(drafts.MAKERS)
@@ -141,8 +144,16 @@ def _words(request: Request) -> Any:
     return w
 
 
+def beijing(value: datetime | None) -> str:
+    """A time as a person in the bureau reads it: Beijing time, e.g. 2026年11月29日 14:05."""
+    if value is None:
+        return ""
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(BEIJING)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
 def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
-    return render(request, template, w=_words(request), **context)
+    return render(request, template, w=_words(request), bj=beijing, **context)
 
 
 def _redirect(url: str) -> RedirectResponse:

@@ -102,7 +102,8 @@ def test_from_recommendation_to_final_with_maker_checker_by_person(
     expected_diffs = {k: v for k, v in expected_diffs.items() if v != 0}
     assert {k: Decimal(r["difference"]) for k, r in rows.items()} == expected_diffs
     assert rows[first["project_id"]]["reason"] == "县委常委会议定：增加配套"
-    assert rows[first["project_id"]]["adjusted_by"] == person and rows[first["project_id"]]["adjusted_at"]
+    assert rows[first["project_id"]]["adjusted_by"] == person
+    assert rows[first["project_id"]]["adjusted_at"].endswith("+00:00")  # aware UTC on both databases
     up = sum((v for v in expected_diffs.values() if v > 0), Decimal("0.00"))
     down = sum((-v for v in expected_diffs.values() if v < 0), Decimal("0.00"))
     assert (Decimal(report["totals"]["up"]), Decimal(report["totals"]["down"])) == (up, down)
@@ -354,3 +355,21 @@ def test_concurrent_adjustments_and_approvals_keep_one_story(
     assert [e["action"] for e in _draft(client, compiler, draft_id)["events"]].count("draft-approve") == 1
     assert client.get("/v1/audit/verify", headers=bearer(tokens["auditor"])).json()["ok"] is True
     assert client.get(f"/v1/drafts/{draft_id}/replay", headers=bearer(compiler)).json()["reproduced"] is True
+
+
+def test_protection_on_a_basic_line_is_422_naming_record_and_field(
+    client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
+) -> None:
+    """POLICIES.md: a protection other than none only on kind project (here over HTTP; nothing recorded)."""
+    request = small_request(demo_request)
+    basic = next(p for p in request["projects"] if p.get("kind") == "public_operating")
+    basic["protection"] = "operations"
+    before = _audit_count(client, tokens)
+    response = client.post("/v1/recommendations", json=request, headers=bearer(tokens["compiler"]))
+    assert response.status_code == 422, response.text
+    [detail] = response.json()["error"]["details"]
+    index = request["projects"].index(basic)
+    assert (
+        detail["loc"] == ["projects", index, "protection"] and detail["record"] == f"project_id {basic['project_id']}"
+    )
+    assert _audit_count(client, tokens) == before

@@ -43,6 +43,8 @@ def _value(spec: Any) -> st.SearchStrategy[Any]:
     high = spec.max
     if spec.type == "choice":
         return st.sampled_from(list(spec.choices))
+    if spec.type == "choice_list":  # any subset, the empty one included, in any order
+        return st.lists(st.sampled_from(list(spec.choices)), unique=True, max_size=len(spec.choices))
     if spec.type == "boolean":
         return st.booleans()
     if spec.type == "integer":
