@@ -22,12 +22,13 @@ Nothing is written to the output until every line has been validated: invalid in
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, cast
+
+import orjson
 
 from service.domain.decision import (
     Candidate,
@@ -35,13 +36,12 @@ from service.domain.decision import (
     Matcher,
     allocation_explanations,
     document_head,
-    line_status,
     share_envelope,
     summarize,
 )
 from service.domain.evaluation import Fold, LineOutcome
 from service.domain.facts import FIELDS, LineFacts, line_facts
-from service.domain.money import ZERO, from_fen, money_text, to_fen
+from service.domain.money import ZERO, fen_text, from_fen, to_fen
 from service.domain.records import Project, RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
@@ -49,8 +49,12 @@ CHUNK = 2000
 _LINES = '"@@LINES@@"'
 _NOTHING: frozenset[str] = frozenset()
 Progress = Callable[[int, int], None]
-# Compact JSON goes through the C encoder (indented JSON does not, and was a third of the time).
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text through orjson: for the str, int, bool, None, list and dict values here, the same
+    characters as ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, about 5x faster."""
+    return orjson.dumps(value).decode()
 
 
 @dataclass(slots=True)
@@ -242,16 +246,22 @@ def _recommended(line: _Line, env_shares: dict[int, int], pool_shares: dict[int,
 
 def _sums(line: _Line, env_shares: dict[int, int], pool_shares: dict[int, int], i: int, enveloped: bool) -> LineSums:
     recommended = _recommended(line, env_shares, pool_shares, i, enveloped)
-    status = line_status(line.status, from_fen(recommended), from_fen(line.requested))
     return LineSums(
         line.department_id,
-        status,
+        _status(line, recommended),
         line.requested,
         line.amount,
         recommended,
         line.reclaimed,
         pool_shares.get(i, 0),
     )
+
+
+def _status(line: _Line, recommended: int) -> str:
+    """:func:`line_status` on fens."""
+    if line.status is not None:
+        return line.status
+    return "reduced" if recommended < line.requested else "funded"
 
 
 def _second_pass(
@@ -280,32 +290,21 @@ def _second_pass(
             )
         recommended = _recommended(line, env_shares, pool_shares, i, enveloped)
         pool = pool_shares.get(i, 0)
-        if enveloped and line.status is None:
-            added = allocation_explanations(
-                line.tier, from_fen(line.amount), from_fen(recommended - pool), from_fen(pool)
-            )
-            if added:
+        envelope_share = recommended - pool
+        if enveloped and line.status is None and line.amount > 0 and (envelope_share < line.amount or pool > 0):
+            added = allocation_explanations(line.tier, from_fen(line.amount), from_fen(envelope_share), from_fen(pool))
+            if added:  # the same conditions as allocation_explanations': checked here on fens, it is rarely called
                 extra = _dumps(added)[1:-1]
                 explanations = f"[{extra}]" if explanations == "[]" else f"{explanations[:-1]},{extra}]"
-        status = line_status(line.status, from_fen(recommended), from_fen(line.requested))
-        head = _dumps(
-            {
-                "project_id": line.project_id,
-                "department_id": line.department_id,
-                "name": None,
-                "kind": kind,
-                "requested": money_text(from_fen(line.requested)),
-                "after_policies": money_text(from_fen(line.amount)),
-                "recommended": money_text(from_fen(recommended)),
-                "allocated_from_pool": money_text(from_fen(pool)),
-                "reclaimed": money_text(from_fen(line.reclaimed)),
-                "status": status,
-                "tier": line.tier,
-            }
-        )
-        head = head.replace('"name":null', '"name":' + name, 1)
+        tier = "null" if line.tier is None else str(line.tier)
         out.write(",\n" if i else "")
-        out.write(f'{head[:-1]},"flags":{flags},"explanations":{explanations}}}')
+        out.write(
+            f'{{"project_id":{_dumps(line.project_id)},"department_id":{_dumps(line.department_id)},"name":{name},'
+            f'"kind":"{kind}","requested":"{fen_text(line.requested)}","after_policies":"{fen_text(line.amount)}",'
+            f'"recommended":"{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
+            f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}","tier":{tier},'
+            f'"flags":{flags},"explanations":{explanations}}}'
+        )
     out.write("\n]")
 
 
@@ -332,14 +331,22 @@ def _with_group_results(
     for policy_id, entries in results.items():
         for rule, others in entries:
             fold.apply_group(shim, policies[policy_id], rule, others)
-    flag_precedences, explanation_precedences = json.loads(precedences_text)
-    flags = list(zip(flag_precedences, json.loads(flags_text), strict=True))
+    flag_precedences, explanation_precedences = orjson.loads(precedences_text)
+    flags = list(zip(flag_precedences, orjson.loads(flags_text), strict=True))
     flags += [(shim.flag_precedence[code], flag) for code, flag in shim.flags.items()]
     merged: dict[str, Any] = {}
     for _, flag in sorted(flags, key=lambda pf: pf[0]):
         merged[flag["code"]] = flag
-    explanations = list(zip(explanation_precedences, json.loads(explanations_text), strict=True))
-    explanations += [(policies[e["policy"]].precedence, e) for e in shim.explanations]
+    added = sorted(((policies[e["policy"]].precedence, e) for e in shim.explanations), key=lambda pe: pe[0])
+    if not added:
+        return _dumps(list(merged.values())), explanations_text
+    if min(pe[0] for pe in added) >= max(explanation_precedences, default=0):
+        # The usual case (cross-line policies come late): the stable sort would put them after the stored ones,
+        # so the stored text is extended without being parsed and written again.
+        extra = _dumps([e for _, e in added])[1:-1]
+        ordered_text = f"[{extra}]" if explanations_text == "[]" else f"{explanations_text[:-1]},{extra}]"
+        return _dumps(list(merged.values())), ordered_text
+    explanations = list(zip(explanation_precedences, orjson.loads(explanations_text), strict=True)) + added
     ordered = [e for _, e in sorted(explanations, key=lambda pe: pe[0])]
     return _dumps(list(merged.values())), _dumps(ordered)
 

@@ -89,3 +89,31 @@ def test_a_line_that_matches_no_rule_does_not_crash_the_engine():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip() == "ok"
+
+
+def test_lines_are_decided_in_batches_of_one_session_each_with_the_plain_answers():
+    """The batch path (one session per BATCH lines) takes every batch of ordinary lines whole."""
+    from service.engine.durable import BATCH
+
+    matcher = DurableRulesMatcher(RULESET)
+    try:
+        for start in range(0, len(FACTS), BATCH):
+            batch = FACTS[start : start + BATCH]
+            assert matcher._match_batch(batch) == EXPECTED[start : start + BATCH]
+        assert matcher.match(FACTS) == EXPECTED
+    finally:
+        matcher.close()
+
+
+def test_a_batch_the_engine_does_not_take_whole_is_decided_again_line_by_line():
+    """Two identical facts in one session: the engine takes the second for one already observed (what an
+    identity-hash collision does, issue #376). The batch is refused and every line decided on its own."""
+    matcher = DurableRulesMatcher(RULESET)
+    original = matcher._message
+    try:
+        matcher._message = lambda facts, sid, n=0: original(facts, sid, 0)  # type: ignore[method-assign]
+        assert matcher._match_batch(FACTS[:5]) is None
+        assert matcher.match(FACTS[:5]) == EXPECTED[:5]
+    finally:
+        matcher._message = original  # type: ignore[method-assign]
+        matcher.close()

@@ -16,7 +16,7 @@ from service.domain.allocation import Claim, fund_by_tier
 from service.domain.evaluation import CANCELLED, EXCLUDED, Fold, LineOutcome
 from service.domain.explain import money_words
 from service.domain.facts import LineFacts, request_facts
-from service.domain.money import ZERO, from_fen, money_text, to_fen
+from service.domain.money import ZERO, fen_text, from_fen, money_text, to_fen
 from service.domain.records import BudgetRequest, Department
 from service.domain.ruleset import CompiledRuleset
 
@@ -162,24 +162,34 @@ def line_status(terminal: str | None, recommended: Decimal, requested: Decimal) 
     return "reduced" if recommended < requested else "funded"
 
 
-def _line_json(o: LineOutcome, env: Decimal | None, pool: Decimal) -> dict[str, Any]:
-    recommended = (env if env is not None else o.amount) + pool
+def _line_json(o: LineOutcome, env: Decimal | None, pool: Decimal) -> tuple[dict[str, Any], LineSums]:
+    """A line of the result document, and what the summary needs of it (money as whole fens: every amount
+    here is already to the fen, so the text is formatted from the integer, not from the Decimal)."""
     p = o.project
-    return {
+    requested, after_policies, from_pool, reclaimed = (
+        to_fen(p.requested),
+        to_fen(o.amount),
+        to_fen(pool),
+        to_fen(o.reclaimed),
+    )
+    recommended = (to_fen(env) if env is not None else after_policies) + from_pool
+    status = o.status or ("reduced" if recommended < requested else "funded")
+    line = {
         "project_id": p.project_id,
         "department_id": p.department_id,
         "name": p.name,
         "kind": p.kind.value,
-        "requested": money_text(p.requested),
-        "after_policies": money_text(o.amount),
-        "recommended": money_text(recommended),
-        "allocated_from_pool": money_text(pool),
-        "reclaimed": money_text(o.reclaimed),
-        "status": line_status(o.status, recommended, p.requested),
+        "requested": fen_text(requested),
+        "after_policies": fen_text(after_policies),
+        "recommended": fen_text(recommended),
+        "allocated_from_pool": fen_text(from_pool),
+        "reclaimed": fen_text(reclaimed),
+        "status": status,
         "tier": o.tier,
         "flags": list(o.flags.values()),
         "explanations": o.explanations,
     }
+    return line, LineSums(p.department_id, status, requested, after_policies, recommended, reclaimed, from_pool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,20 +267,9 @@ def result_document(evaluation: Evaluation, decision_id: str | None = None) -> d
     lines = []
     sums = []
     for o, env, pool in zip(evaluation.outcomes, evaluation.from_envelope, evaluation.from_pool, strict=True):
-        line = _line_json(o, env, pool)
+        line, line_sums = _line_json(o, env, pool)
         lines.append(line)
-        recommended = (env if env is not None else o.amount) + pool
-        sums.append(
-            LineSums(
-                o.project.department_id,
-                line["status"],
-                to_fen(o.project.requested),
-                to_fen(o.amount),
-                to_fen(recommended),
-                to_fen(o.reclaimed),
-                to_fen(pool),
-            )
-        )
+        sums.append(line_sums)
     summary = summarize(sums, evaluation.request.departments, evaluation.reserve_envelope, evaluation.reserve_pool)
     return {**document_head(evaluation.request, evaluation.ruleset, decision_id), "lines": lines, "summary": summary}
 

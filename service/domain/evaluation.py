@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from service.domain.explain import Template, money_words, render, value_words
-from service.domain.facts import FIELDS, FieldType, LineFacts
+from service.domain.facts import FIELDS, LineFacts
 from service.domain.money import ZERO, decimal_text, money_text, mul, round_fen
 from service.domain.records import PROTECTION_TITLES, BudgetRequest, Project
 from service.domain.ruleset import (
@@ -33,6 +33,13 @@ TERMINAL_STATUS = {"exclude": EXCLUDED, "cancel": CANCELLED}
 STATUS_WORDS = {EXCLUDED: ("不纳入预算", "excluded"), CANCELLED: ("取消", "cancelled")}
 
 Matches = Sequence[frozenset[str]]
+_FIELD_KINDS = {name: spec.type.value for name, spec in FIELDS.items()}
+# Placeholders the fold fills per firing (see the ``extra`` mappings below): a parameter of the same name
+# is never rendered ahead of time.
+_PER_FIRING = frozenset(
+    {"amount_before", "amount_after", "effect", "change", "reclaimed", "tier", "superseded_by"}
+    | {"superseded_by_title", "status", "others", "group_size"}
+)
 
 
 @dataclass(slots=True)
@@ -65,7 +72,7 @@ class LineOutcome:
 
 def _fact_json(name: str, value: Any) -> Any:
     if isinstance(value, Decimal):
-        return money_text(value) if FIELDS[name].type is FieldType.money else decimal_text(value)
+        return money_text(value) if _FIELD_KINDS[name] == "money" else decimal_text(value)
     return value
 
 
@@ -96,9 +103,7 @@ class _Lookup:
         if name in ("protection_zh", "protection_en"):
             titles = PROTECTION_TITLES.get(str(self.line.facts.get("protection")), ("—", "—"))
             return titles[0] if name == "protection_zh" else titles[1]
-        spec = FIELDS.get(name)
-        value = self.line.facts.get(name)
-        return value_words(value, spec.type.value if spec else None)
+        return value_words(self.line.facts.get(name), _FIELD_KINDS.get(name))
 
 
 class Fold:
@@ -108,6 +113,25 @@ class Fold:
         self.ruleset = ruleset
         self._params_json = {p.id: {k: param_json(v) for k, v in p.params.items()} for p in ruleset.policies}
         self._citations = {(p.id, r.rule_id): r.citation for p in ruleset.policies for r in p.rules if r.citation}
+        # Where each per-line rule stands: (policy position, rule position), so a line visits only the rules
+        # it matched, in precedence order, instead of every rule of every policy.
+        self._rank = {
+            rule.key: (i, j)
+            for i, policy in enumerate(ruleset.policies)
+            if not policy.group_rules
+            for j, rule in enumerate(policy.rules)
+        }
+        # Every explanation template with its policy's parameters already rendered (they are the same for
+        # every line), keyed by the identity of the template pair the ruleset holds.
+        self._bound: dict[int, tuple[tuple[Template, Template], tuple[Template, Template]]] = {}
+        for policy in ruleset.policies:
+            pairs = [r.explain for r in policy.rules] + [g.explain for g in policy.group_rules]
+            for pair in [*pairs, *([policy.superseded_explain] if policy.superseded_explain else [])]:
+                self._bound[id(pair)] = (pair, (_bind_params(pair[0], policy), _bind_params(pair[1], policy)))
+
+    def _templates(self, pair: tuple[Template, Template]) -> tuple[Template, Template]:
+        bound = self._bound.get(id(pair))
+        return bound[1] if bound is not None and bound[0] is pair else pair
 
     # -------------------------------------------------------------- per line
 
@@ -138,7 +162,15 @@ class Fold:
             amount=project.requested,
             tier=self.ruleset.base_tiers.get(project.kind.value),
         )
-        for policy in self.ruleset.policies:
+        policies = self.ruleset.policies
+        if not group_flags:  # the common case: the first matched rule of each policy, in precedence order
+            last = -1
+            for i, j in sorted(self._rank[key] for key in matched if key in self._rank):
+                if i != last:
+                    last = i
+                    self._apply(line, policies[i], policies[i].rules[j])
+            return line
+        for policy in policies:
             if policy.group_rules:
                 for group_rule, others in group_flags.get(policy.id, ()):
                     self.apply_group(line, policy, group_rule, others)
@@ -220,12 +252,13 @@ class Fold:
             )
         else:
             own = _Lookup(line, policy, extra)
+            zh_template, en_template = self._templates(rule.explain)
             zh = (
-                f"本应适用「{policy.title.zh}」（{render(rule.explain[0], own)}），"
+                f"本应适用「{policy.title.zh}」（{render(zh_template, own)}），"
                 f"但该项目已被「{by.title.zh}」{status_zh}，本政策不再调整。"
             )
             en = (
-                f"{policy.title.en} would have applied ({render(rule.explain[1], own)}), but the line was already "
+                f"{policy.title.en} would have applied ({render(en_template, own)}), but the line was already "
                 f"{status_en} by {by.title.en}; it is not changed further."
             )
             entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
@@ -318,16 +351,9 @@ class Fold:
         extra: Mapping[str, Any],
     ) -> dict[str, Any]:
         lookup = _Lookup(line, policy, extra)
+        zh, en = self._templates(templates)
         return self._entry(
-            line,
-            policy,
-            rule_id,
-            actions,
-            outcome,
-            effect,
-            render(templates[0], lookup),
-            render(templates[1], lookup),
-            fields,
+            line, policy, rule_id, actions, outcome, effect, render(zh, lookup), render(en, lookup), fields
         )
 
     def _entry(
@@ -347,7 +373,7 @@ class Fold:
             "policy": policy.id,
             "rule": rule_id,
             "outcome": outcome,
-            "action": "+".join(a.kind for a in actions),
+            "action": "+".join([a.kind for a in actions]),
             "effect": money_text(effect),
             "reason": {"zh": zh, "en": en},
             "citation": self._citations.get((policy.id, rule_id), policy.citation),
@@ -381,6 +407,19 @@ class Fold:
                     for i, others in _group_members(rule, members, ids, facts):
                         out.setdefault(i, {}).setdefault(policy.id, []).append((rule, others))
         return out
+
+
+def _bind_params(template: Template, policy: CompiledPolicy) -> Template:
+    """The template with the policy's parameters rendered as :class:`_Lookup` would render them."""
+    parts: list[str | tuple[str]] = []
+    for part in template:
+        if isinstance(part, tuple) and part[0] in policy.params and part[0] not in _PER_FIRING:
+            part = value_words(policy.params[part[0]], policy.param_types.get(part[0]))
+        if isinstance(part, str) and parts and isinstance(parts[-1], str):
+            parts[-1] += part
+        else:
+            parts.append(part)
+    return tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ def compile_template(text: str) -> Template:
 
 
 def render(template: Template, lookup: Callable[[str], str]) -> str:
-    return "".join(p if isinstance(p, str) else lookup(p[0]) for p in template)
+    return "".join([p if isinstance(p, str) else lookup(p[0]) for p in template])
 
 
 def money_words(amount: Decimal) -> str:

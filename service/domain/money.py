@@ -46,6 +46,12 @@ def from_fen(fen: int) -> Decimal:
     return Decimal(fen).scaleb(-2).quantize(FEN)
 
 
+def fen_text(fen: int) -> str:
+    """``money_text(from_fen(fen))`` without the Decimal: whole fens as a string with two decimals."""
+    units, fens = divmod(-fen if fen < 0 else fen, 100)
+    return f"{'-' if fen < 0 else ''}{units}.{fens:02d}"
+
+
 def money_text(amount: Decimal) -> str:
     """The JSON form of money: a string with exactly two decimals."""
     return f"{amount.quantize(FEN):f}"

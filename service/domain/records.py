@@ -137,16 +137,19 @@ def _protection_input(value: Any) -> Any:
     return value
 
 
+# The constraints come before the BeforeValidator so that pydantic-core checks them natively on the decimal;
+# after it, pydantic checks them in Python (a third of the validation time). The BeforeValidator still runs
+# first: annotations wrap the ones before them.
 Money = Annotated[
     Decimal,
-    BeforeValidator(_money_input),
     Field(ge=0, le=Decimal("9999999999999.99"), decimal_places=2, allow_inf_nan=False),
+    BeforeValidator(_money_input),
     AfterValidator(lambda amount: amount.quantize(FEN)),
 ]
 Score = Annotated[
     Decimal,
-    BeforeValidator(_score_input),
     Field(ge=0, le=100, decimal_places=6, allow_inf_nan=False),
+    BeforeValidator(_score_input),
 ]
 Flag = Annotated[bool, BeforeValidator(_bool_input)]
 RecordId = Annotated[str, Field(min_length=1, max_length=64)]

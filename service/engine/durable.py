@@ -3,7 +3,11 @@
 Used as ../shared/notes/durable-rules.md says is safe in a server:
 - no ``durable.engine.Host`` and no module-level DSL: this adapter is its own quiet host, calling the
   C engine (``durable_rules_engine``) directly, so no timer threads ever run actions;
-- one fresh session per line, deleted in ``finally`` (large sessions lose facts to hash collisions);
+- one fresh session per batch of at most :data:`BATCH` lines (64), deleted in ``finally``: large
+  sessions lose facts to 32-bit identity-hash collisions (issue #376), so sessions stay small and every
+  batch is checked whole: each line carries its index ``n`` in the batch, every line must come back
+  through the catch-all rule, and the engine must answer 0. A batch that fails any of these is decided
+  again one line per session, as before (see docs/durable-rules-findings.md);
 - a lock around every call (the C engine is not thread-safe and never releases the GIL; the lock is
   process-wide, which costs nothing for that reason and keeps rulesets from interleaving);
 - ruleset names carry the ruleset digest and a process-wide sequence number, and the compiled
@@ -39,6 +43,10 @@ _MARKER = {"t": "line"}
 _OPS = {Op.lt: "$lt", Op.lte: "$lte", Op.gt: "$gt", Op.gte: "$gte", Op.ne: "$neq"}
 _SEQUENCE = itertools.count(1)
 CATCH_ALL = "seen"
+_CATCH_ALL_ONLY = frozenset({CATCH_ALL})
+# Lines per durable-rules session: small enough that identity-hash collisions stay rare (and are caught),
+# large enough that the per-session cost is spread (64 was the fastest of 16, 64 and 256).
+BATCH = 64
 # The C engine is process-global and never releases the GIL, so one lock for every call costs no
 # throughput and rules out interleaving between rulesets. Rulesets dropped without close() are freed
 # at the next safe point, never from __del__ (a free that lands in the middle of another ruleset's
@@ -68,6 +76,7 @@ def _encoder(kind: FieldType) -> Callable[[Any], Any]:
 
 
 _ENCODERS = {name: _encoder(spec.type) for name, spec in FIELDS.items()}
+_SCALE = {FieldType.money: 2, FieldType.score: 6}  # what _encoder does, inlined on the per-line path
 
 
 def compile_expression(node: Node) -> dict[str, Any] | None:
@@ -165,7 +174,8 @@ class DurableRulesMatcher:
         if len(definition) > MAX_RULES:
             raise EngineFailure(f"ruleset {ruleset.id} compiles to more than {MAX_RULES} rules")
         self.definition = definition
-        self._fields = [(name, FIELDS[name].engine_name, _ENCODERS[name]) for name in sorted(used_fields)]
+        # (field, engine name, power of ten that makes it a whole number, or None to send it as it is)
+        self._fields = [(name, FIELDS[name].engine_name, _SCALE.get(FIELDS[name].type)) for name in sorted(used_fields)]
         self.engine_name = f"{ruleset.id}-{ruleset.digest.removeprefix('sha256:')[:16]}-{next(_SEQUENCE)}"
         self._lock = _ENGINE_LOCK
         self._sessions = itertools.count(1)
@@ -183,19 +193,49 @@ class DurableRulesMatcher:
             return [frozenset() for _ in facts]
         with self._lock:
             _free_pending()
-            return [self._match_one(f) for f in facts]
+            out: list[frozenset[str]] = []
+            for start in range(0, len(facts), BATCH):
+                batch = facts[start : start + BATCH]
+                out += self._match_batch(batch) or [self._match_one(f) for f in batch]
+            return out
+
+    def _message(self, facts: LineFacts, sid: str, n: int = 0) -> dict[str, Any]:
+        """What durable-rules sees of a line: ``n`` first (read back from each action), then the fields."""
+        message: dict[str, Any] = {"n": n, "t": "line", "sid": sid}
+        for name, engine_name, scale in self._fields:
+            value = facts.get(name)
+            if value is not None:
+                message[engine_name] = value if scale is None else int(value.scaleb(scale))
+        return message
+
+    def _match_batch(self, batch: Sequence[LineFacts]) -> list[frozenset[str]] | None:
+        """The rules each line of one session matched; None when the engine did not take the batch whole."""
+        handle = self._handle
+        sid = str(next(self._sessions))
+        fired: list[set[str]] = [set() for _ in batch]
+        try:
+            code, state = _engine.assert_facts(handle, _ENCODE([self._message(f, sid, n) for n, f in enumerate(batch)]))
+            started = _engine.start_action_for_state(handle, state)
+            action = started[1] if started else None
+            while action:  # run every action the session holds, whatever the code, before deleting it
+                rule, n = _rule_and_line(action)
+                fired[n].add(rule)
+                action = _engine.complete_and_start_action(handle, state)
+        except Exception:
+            return None
+        finally:
+            with contextlib.suppress(Exception):  # a session never created has nothing to delete
+                _engine.delete_state(handle, sid)
+        if code != 0 or not all(CATCH_ALL in rules for rules in fired):
+            return None  # e.g. a fact taken for one already observed (identity-hash collision)
+        return [frozenset(rules - _CATCH_ALL_ONLY) for rules in fired]
 
     def _match_one(self, facts: LineFacts) -> frozenset[str]:
         handle = self._handle
         sid = str(next(self._sessions))
-        message: dict[str, Any] = {"t": "line", "sid": sid}
-        for name, engine_name, encode in self._fields:
-            value = facts.get(name)
-            if value is not None:
-                message[engine_name] = encode(value)
         fired: set[str] = set()
         try:
-            code, state = _engine.assert_fact(handle, _ENCODE(message))
+            code, state = _engine.assert_fact(handle, _ENCODE(self._message(facts, sid)))
             if code != 0:  # the catch-all rule matches every line, so 0 is the only good answer
                 raise EngineFailure(f"durable-rules returned status {code} for line {facts.get('project_id')}")
             started = _engine.start_action_for_state(handle, state)
@@ -232,6 +272,16 @@ class DurableRulesMatcher:
 def _rule_name(message: str) -> str:
     # A message is '{"<rule key>":{"m":{...}}}'; rule keys are our own [a-z0-9] names.
     return message[2 : message.index('"', 2)]
+
+
+def _rule_and_line(message: str) -> tuple[str, int]:
+    """The rule and the line index of an action: '{"<rule key>":{"m":{"n":<index>,"t":"line",...}}}'.
+
+    The engine hands back each fact's own JSON text, and ``n`` is its first field (see ``_message``).
+    """
+    rule = message[2 : message.index('"', 2)]
+    start = message.index('{"n":', len(rule) + 4) + 5
+    return rule, int(message[start : message.index(",", start)])
 
 
 def _fields_in(node: Node) -> set[str]:

@@ -130,8 +130,7 @@ def read_request(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
 
 def read_json_file(path: Path, fiscal_year: int | None = None) -> LoadedRequest:
     """Parse a JSON request exactly: numbers with a fraction or exponent become ``Decimal``."""
-    raw = _read_limited(path)
-    text = _decode_utf8(raw, path.name)
+    text = _decode_utf8(_read_limited(path), path.name)  # the bytes are freed before parsing (peak memory)
     try:
         data = loads_exact(text)
     except StrictJsonError as exc:
