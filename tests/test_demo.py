@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -222,9 +221,8 @@ def test_fragmentation_exists(request_99: Request) -> None:
 
 
 def test_large_request() -> None:
-    start = time.perf_counter()
+    """100,000 lines, every id unique and every line's department present (its speed: bench/, not a timed test)."""
     request = demo.generate_request(100_000)
-    elapsed = time.perf_counter() - start
     projects = _projects(request)
     assert len(projects) == 100_000
     ids = [p["project_id"] for p in request["projects"]]
@@ -232,7 +230,6 @@ def test_large_request() -> None:
     department_ids = {d["department_id"] for d in request["departments"]}
     assert len(department_ids) == len(request["departments"]) == 96 * demo.county_count(100_000)
     assert {p["department_id"] for p in request["projects"]} <= department_ids
-    assert elapsed < 5.0
 
 
 def test_iter_projects_is_lazy() -> None:

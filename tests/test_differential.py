@@ -748,7 +748,7 @@ def test_engines_agree_on_small_requests(case: tuple[Raw, Overrides | None]) -> 
 # which its JSON parser refuses; scores are now sent as whole millionths.
 
 
-def _two_line_request(score: str) -> Raw:
+def _two_line_request(score: str | Decimal) -> Raw:
     return {
         "fiscal_year": 2021,
         "departments": [{"department_id": "D", "name": "d", "overall_score": score}],
@@ -775,11 +775,11 @@ def _two_line_request(score: str) -> Raw:
         "65.000001",
         "59.999999",
         "0.000001",
-        "1E-6",
+        Decimal("1E-6"),  # a JSON number in exponent form (as text, "1E-6" is refused: plain decimal text only)
         "0.00009",
     ],
 )
-def test_score_fractions_reach_both_engines_intact(score: str) -> None:
+def test_score_fractions_reach_both_engines_intact(score: str | Decimal) -> None:
     """Scores with six decimals (sent to durable-rules as whole millionths) compare exactly like the Decimals."""
     request = parse_request(_two_line_request(score))
     for overrides in (None, {"target-review-gate": {"min_score": 64.999999}, "department-tilt": {"min_score": 99}}):

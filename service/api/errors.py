@@ -36,6 +36,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.jsonpos import located_detail
+from service.api.offload import BODY_SCOPE_KEY
 from service.app.error_table import HTTP_STATUS, http_status
 from service.app.errors import AppError, EngineFailure, InvalidInput, InvalidPolicy, UnknownRuleset, problem_detail
 from service.io.readers import InputFileError
@@ -111,7 +112,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _parameters(request: Request, error: RequestValidationError) -> JSONResponse:
-        body = getattr(request, "_body", b"")  # already read by FastAPI when the body was parsed
+        # already read when the body was parsed: by this Request, or by an OffloadedJsonRequest (kept in the scope)
+        body: bytes = request.scope.get(BODY_SCOPE_KEY) or getattr(request, "_body", b"")
         details = [located_detail(e, body) for e in error.errors()]
         return envelope(422, "invalid_parameters", "invalid request parameters", details)
 

@@ -46,10 +46,16 @@ def loads_for_fastapi(raw: bytes) -> Any:
         raise json.JSONDecodeError(f"invalid JSON value: {error}", "", 0) from None
 
 
+BODY_SCOPE_KEY = "budget_rules.body"
+"""Where the raw body is kept in the ASGI scope, so the 422 handler can name line and column of a syntax error."""
+
+
 class OffloadedJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = await parse_off_loop(await self.body(), loads_for_fastapi)
+            raw = await self.body()
+            self.scope[BODY_SCOPE_KEY] = raw  # the error handler sees another Request object, not this one
+            self._json = await parse_off_loop(raw, loads_for_fastapi)
         return self._json
 
 

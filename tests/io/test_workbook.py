@@ -15,7 +15,7 @@ from service.cli import run_recommendation
 from service.domain.errors import InvalidInput
 from service.domain.records import parse_request
 from service.io.readers import MAX_PROBLEMS, MAX_SHEET_ROWS, InputFileError, read_request
-from service.io.workbook import write_exact_decimals
+from service.io.workbook import PROTECTION_WORDS, write_exact_decimals
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo" / "wuding-county-2021.json"
@@ -44,6 +44,7 @@ VARIANTS = {
             "purpose_code": "功能分类科目编码",
             "beneficiary": "受益对象",
             "urgent": "是否急需",
+            "protection": "保障类别",
         },
     },
     "other-aliases": {
@@ -67,11 +68,13 @@ VARIANTS = {
             "purpose_code": "功能分类科目编码",
             "beneficiary": "受益对象",
             "urgent": "是否急需",
+            "protection": "保障类别",
         },
     },
 }
 KIND_WORDS = {"project": "项目支出", "public_operating": "公用经费", "three_public": "三公经费"}
 DEPARTMENT_WORDS = {"department": "部门", "township": "乡镇"}
+PROTECTION_TYPED = {code: word for word, code in PROTECTION_WORDS.items()}  # how a bureau types 保障类别
 
 
 def _cell(field: str, header: str, value: Any) -> Any:
@@ -86,6 +89,8 @@ def _cell(field: str, header: str, value: Any) -> Any:
         return KIND_WORDS.get(value) or DEPARTMENT_WORDS[value]
     if field == "urgent":
         return "是" if value else "否"
+    if field == "protection":
+        return PROTECTION_TYPED[value]
     if field in ("overall_score", "target_review_score", "evaluation_score"):
         return Decimal(str(value))
     return value
