@@ -113,7 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _parameters(request: Request, error: RequestValidationError) -> JSONResponse:
         # already read when the body was parsed: by this Request, or by an OffloadedJsonRequest (kept in the scope)
-        body: bytes = request.scope.get(BODY_SCOPE_KEY) or getattr(request, "_body", b"")
+        body = bytes(request.scope.get(BODY_SCOPE_KEY) or getattr(request, "_body", None) or b"")
         details = [located_detail(e, body) for e in error.errors()]
         return envelope(422, "invalid_parameters", "invalid request parameters", details)
 
