@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from service import audit
 from service.app.errors import Conflict, InvalidInput, InvalidPolicy, NotFound, Problem
+from service.app.rulesets import makers
 from service.domain.policy import Parameter, Policy, check_parameter_value
 from service.domain.ruleset import RulesetFile, canonical_json
 from service.lifecycle.revisions import CheckedRevision, check_files
@@ -484,20 +485,6 @@ def _expect(row: RulesetRevisionRow, action: str, allowed: tuple[str, ...]) -> N
         )
 
 
-def makers(row: RulesetRevisionRow, note: pages.RevisionNoteRow | None) -> set[str]:
-    """The persons who made or proposed a revision (for uploads without a note: the persons of their tokens)."""
-    persons = set()
-    if note is not None and note.created_person:
-        persons.add(note.created_person)
-    else:
-        persons.add(audit.Actor(name=row.created_by, role="").person)
-    if note is not None and note.proposed_person:
-        persons.add(note.proposed_person)
-    elif row.proposed_by:
-        persons.add(audit.Actor(name=row.proposed_by, role="").person)
-    return persons
-
-
 def propose(
     db: Database, secret: str, actor: audit.Actor, ruleset_id: str, revision: str, reason: Any
 ) -> RulesetRevisionRow:
@@ -513,26 +500,6 @@ def propose(
         note.proposed_person = actor.person
         session.add(note)
         _record(session, secret, actor, "ruleset.propose", row, why)
-    return row
-
-
-def approve(
-    db: Database, secret: str, actor: audit.Actor, ruleset_id: str, revision: str, reason: Any
-) -> RulesetRevisionRow:
-    """proposed → approved by another person than whoever made or proposed it."""
-    why = require_text(reason, "reason", "say why (it goes into the audit record)")
-    with db.transaction() as session:
-        row = _locked(session, ruleset_id, revision)
-        _expect(row, "approve", ("proposed",))
-        if actor.person in makers(row, pages.note(session, ruleset_id, revision)):
-            raise Conflict(
-                f"{actor.name} made or proposed revision {ruleset_id}@{revision}; "
-                "another token holder (another person) must approve it",
-                code="same_person",
-            )
-        row.state, row.approved_by, row.approved_at = "approved", actor.name, utc_now()
-        session.add(row)
-        _record(session, secret, actor, "ruleset.approve", row, why, proposed_by=row.proposed_by)
     return row
 
 

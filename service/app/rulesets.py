@@ -30,6 +30,7 @@ from service.domain.ruleset import CompiledRuleset
 from service.lifecycle.revisions import CheckedRevision, check_catalog, check_files
 from service.lifecycle.years import YearRange
 from service.policyfiles import Catalog
+from service.storage import pages
 from service.storage.db import Database, utc_now
 from service.storage.models import RulesetRevisionRow
 from service.storage.repositories import rulesets as repository
@@ -198,6 +199,20 @@ def propose(
     return row
 
 
+def makers(row: RulesetRevisionRow, note: pages.RevisionNoteRow | None) -> set[str]:
+    """The persons who made or proposed a revision (for uploads without a note: the persons of their tokens)."""
+    persons = set()
+    if note is not None and note.created_person:
+        persons.add(note.created_person)
+    else:
+        persons.add(audit.Actor(name=row.created_by, role="").person)
+    if note is not None and note.proposed_person:
+        persons.add(note.proposed_person)
+    elif row.proposed_by:
+        persons.add(audit.Actor(name=row.proposed_by, role="").person)
+    return persons
+
+
 def approve(
     db: Database, secret: str, actor: audit.Actor, ruleset_id: str, revision: str, reason: Any
 ) -> RulesetRevisionRow:
@@ -207,11 +222,10 @@ def approve(
         row = _locked_row(session, ruleset_id, revision)
         _expect(row, "approve", ("proposed",))
         # Persons, not token names: "MC-BOB" is mc-bob, and a user's tokens and sessions are that user.
-        makers = {m.casefold() for m in (row.proposed_by, row.created_by) if m}
-        if actor.person in makers:
+        if actor.person in makers(row, pages.note(session, ruleset_id, revision)):
             raise Conflict(
-                f"{actor.name} uploaded or proposed revision {ruleset_id}@{revision}; "
-                "another token holder must approve it",
+                f"{actor.name} made or proposed revision {ruleset_id}@{revision}; "
+                "another token holder (another person) must approve it",
                 code="same_person",
             )
         row.state, row.approved_by, row.approved_at = "approved", actor.name, utc_now()

@@ -352,7 +352,7 @@ async def review_action(request: Request, ruleset_id: str, revision: str, action
 
     def run() -> None:
         if action == "approve":
-            forms.approve(state.db, secret, viewer.actor, ruleset_id, revision, words)
+            rulesets.approve(state.db, secret, viewer.actor, ruleset_id, revision, words)
         elif action == "return":
             forms.return_revision(state.db, secret, viewer.actor, ruleset_id, revision, words)
         elif action == "propose":

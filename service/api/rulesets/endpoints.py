@@ -79,9 +79,11 @@ def list_revisions(state: State, _: RULESET_READERS, ruleset_id: str = RulesetId
     return RevisionList.model_validate({"items": [_summary(r) for r in rows]})
 
 
-@router.post("/v1/rulesets/{ruleset_id}/revisions", response_model=RevisionSummary, status_code=201)
 def upload_revision(body: RevisionUpload, state: State, actor: MAINTAINERS, ruleset_id: str = RulesetId) -> Any:
-    """Upload a revision, checked like ``validate``: errors → 422 ``invalid_ruleset``; warnings returned."""
+    """Upload a revision, checked like ``validate``: errors → 422 ``invalid_ruleset``; warnings returned.
+
+    Served by ``POST /v1/rulesets/{id}/revisions`` in forms.py, which takes files or parameter changes.
+    """
     row = service.upload(
         state.db, state.settings.audit_secret, actor, ruleset_id, body.files, body.reason, draft=body.draft
     )
@@ -100,15 +102,6 @@ def propose_revision(
 ) -> Any:
     """draft → proposed, or retired → proposed (rollback)."""
     row = service.propose(state.db, state.settings.audit_secret, actor, ruleset_id, revision, body.reason)
-    return _summary(row)
-
-
-@router.post("/v1/rulesets/{ruleset_id}/revisions/{revision}/approve", response_model=RevisionSummary)
-def approve_revision(
-    body: Transition, state: State, actor: APPROVERS, ruleset_id: str = RulesetId, revision: str = Revision
-) -> Any:
-    """proposed → approved; 409 ``same_person`` when the approver uploaded or proposed it."""
-    row = service.approve(state.db, state.settings.audit_secret, actor, ruleset_id, revision, body.reason)
     return _summary(row)
 
 
@@ -139,18 +132,6 @@ def retire_revision(
     row = service.retire(state.db, state.settings.audit_secret, actor, ruleset_id, revision, body.reason)
     state.engines.refresh()
     return _summary(row)
-
-
-@router.get("/v1/rulesets/{ruleset_id}/revisions/{revision}/diff", response_model=dict[str, Any])
-def diff_revision(
-    state: State,
-    _: RULESET_READERS,
-    ruleset_id: str = RulesetId,
-    revision: str = Revision,
-    against: str | None = Query(default=None, pattern=r"^[0-9a-f]{12}$"),
-) -> Any:
-    """What this revision changes against another (default: the one active for its first year); zh/en text."""
-    return service.diff(state.engines, state.db, ruleset_id, revision, against)
 
 
 @router.post("/v1/rulesets/{ruleset_id}/revisions/{revision}/impact", response_model=dict[str, Any])

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from service.api.deps import APPROVERS, MAINTAINERS, RULESET_READERS, JsonObject, State
+from service.api.offload import OffloadedJsonRoute
 from service.api.rulesets.endpoints import get_revision, upload_revision
 from service.api.rulesets.schemas import RevisionSummary, RevisionUpload, Transition
 from service.app import errors as app_errors
@@ -22,7 +23,7 @@ from service.app import ruleset_forms as forms
 from service.app import rulesets as service
 from service.storage.db import as_utc
 
-router = APIRouter(tags=["rulesets"])
+router = APIRouter(tags=["rulesets"], route_class=OffloadedJsonRoute)  # bodies parsed off the loop, 422 on bad bytes
 RulesetId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
 Revision = Path(pattern=r"^[0-9a-f]{12}$", description="the first 12 hex digits of the digest")
 
@@ -71,7 +72,7 @@ def approve_revision_by_person(
     body: Transition, state: State, actor: APPROVERS, ruleset_id: str = RulesetId, revision: str = Revision
 ) -> Any:
     """proposed → approved; 409 ``same_person`` when the approver is the person who made or proposed it."""
-    forms.approve(state.db, state.settings.audit_secret, actor, ruleset_id, revision, body.reason)
+    service.approve(state.db, state.settings.audit_secret, actor, ruleset_id, revision, body.reason)
     detail = dict(get_revision(state, actor, ruleset_id, revision))
     detail.pop("content", None)
     return detail
