@@ -11,10 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -272,6 +275,39 @@ def deviations(
             f"  {d.department_name or d.department_id}：{d.lines} 项，调增 {_yuan(d.up)}元，调减 {_yuan(d.down)}元",
             markup=False,
         )
+
+
+@draft_app.command("export")
+def export(
+    draft_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="xlsx (the Chinese workbook with 偏离建议) or pdf (编制说明)")],
+    output: Annotated[Path, typer.Option("--output", help="the file to write, e.g. 编制说明.pdf")],
+    unit: Annotated[str, typer.Option("--unit", help="金额单位: 元 (default) or 万元")] = "元",
+    token: Token = None,
+) -> None:
+    """导出编制方案: the workbook or the 编制说明 PDF, with the recommendation, the final amounts and the deviations."""
+    from service.app import draft_exports
+
+    problems = []
+    if fmt not in draft_exports.FORMATS:
+        problems.append(f"error: --format must be xlsx or pdf, not {fmt!r}")
+    if unit not in draft_exports.UNITS:
+        problems.append(f"error: --unit must be 元 or 万元, not {unit!r}")
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        problems.append(f"error: --output: the folder {str(folder)!r} does not exist")
+    elif output.is_dir():
+        problems.append(f"error: --output: {str(output)!r} is a folder, not a file")
+    if problems:
+        _fail(problems, 2)
+    with _session(token) as (state, actor):
+        file = draft_exports.export_draft(state.db, actor, draft_id, fmt, unit)
+    # nothing half-written: a temporary file in the same folder, renamed over the output when complete
+    with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".part") as tmp:
+        tmp.write(file.data)
+    os.chmod(tmp.name, 0o644)
+    os.replace(tmp.name, output)
+    err.print(f"已导出 {output}（{len(file.data):,} 字节）", markup=False)
 
 
 def beijing_time(value: Any) -> str:

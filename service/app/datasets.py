@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,15 @@ from service.app.errors import NotFound
 from service.app.requests import parse_budget_request
 from service.app.state import AppState
 from service.domain.ruleset import canonical_json
-from service.io.readers import InputFileError, read_request
+from service.io.readers import CSV_FILES, InputFileError, read_request
 from service.storage.db import utc_now
 from service.storage.models import DatasetRow
 from service.storage.repositories import datasets as repository
 
 UPLOAD_SUFFIXES = (".json", ".xlsx", ".csv")
-CSV_NAMES = ("departments.csv", "projects.csv")
+_SAFE_NAME = re.compile(r"[^\x00-\x1f/\\:*?\"<>|]{1,60}")
+"""An uploaded file name kept as sent (60 characters stay under the file system's 255 bytes)."""
+CSV_NAMES = tuple(name for names in CSV_FILES.values() for name in names)
 
 
 def digest_of(data: Any) -> str:
@@ -65,26 +68,47 @@ def import_dataset(
     return row
 
 
+def _csv_kind(name: str) -> str | None:
+    """Which list an uploaded CSV is, by the names the CLI reader accepts (部门.csv, projects.csv, 参数.csv …)."""
+    for kind, names in CSV_FILES.items():
+        if name in names:
+            return kind
+    return None
+
+
 def read_uploads(
     files: list[tuple[str, bytes]], fiscal_year: int | None
 ) -> tuple[dict[str, Any], dict[tuple[str, int], str], str]:
-    """Read uploaded files with the same readers as the CLI: one .json or .xlsx, or departments.csv + projects.csv."""
-    names = [Path(name or "").name.lower() for name, _ in files]
-    if (len(files) == 1 and names[0].endswith((".json", ".xlsx"))) or sorted(names) == sorted(CSV_NAMES):
-        pass
-    else:
+    """Read uploaded files with the same readers as the CLI: one .json or .xlsx (sheets 部门/项目/参数 or the
+    English names), or the CSVs departments.csv/部门.csv + projects.csv/项目.csv (+ optional 参数.csv)."""
+    names = [unicodedata.normalize("NFC", Path(name or "").name).lower() for name, _ in files]
+    kinds = [_csv_kind(name) for name in names]
+    single = len(files) == 1 and names[0].endswith((".json", ".xlsx"))
+    csv_set = (
+        2 <= len(files) <= 3
+        and None not in kinds
+        and len(set(kinds)) == len(kinds)
+        and {"departments", "projects"} <= set(kinds)
+    )
+    if not (single or csv_set):
         raise InputFileError(
             [
                 "upload one .json or .xlsx file, or two files named departments.csv and projects.csv "
+                "(or 部门.csv and 项目.csv, with an optional 参数.csv) "
                 f"(got: {', '.join(names) or 'nothing'})"
             ]
         )
     with tempfile.TemporaryDirectory(prefix="budget-rules-upload-") as folder:
         root = Path(folder)
-        for (_, content), name in zip(files, names, strict=True):
-            safe = re.sub(r"[^a-z0-9._-]", "_", name) or "upload"
-            (root / safe).write_bytes(content)
-        target = root if names[0].endswith(".csv") else root / re.sub(r"[^a-z0-9._-]", "_", names[0])
+        if single:  # saved under the name sent (Chinese included), so problems name that file
+            suffix = names[0][names[0].rfind(".") :]
+            safe = names[0] if _SAFE_NAME.fullmatch(names[0]) else f"upload{suffix}"
+            target = root / safe
+            target.write_bytes(files[0][1])
+        else:  # each CSV under its accepted name (部门.csv, projects.csv, 参数.csv …)
+            for (_, content), name in zip(files, names, strict=True):
+                (root / name).write_bytes(content)
+            target = root
         try:
             loaded = read_request(target, fiscal_year=fiscal_year)
         except InputFileError as error:  # name the upload, not the server's temporary folder

@@ -43,6 +43,11 @@ from service.app.errors import Conflict, Forbidden, InvalidInput, NotFound, Prob
 from service.domain.money import ZERO, money_text
 from service.domain.records import Money
 from service.domain.ruleset import canonical_json
+from service.report.deviations import DepartmentDeviation as DepartmentDeviation
+from service.report.deviations import DeviationRow as DeviationRow
+from service.report.deviations import DeviationTotals as DeviationTotals
+from service.report.deviations import DraftHeading
+from service.report.deviations import deviation_totals as deviation_totals
 from service.storage import drafts as store
 from service.storage.db import Database, as_utc, utc_now
 from service.storage.drafts import AdjustmentRow, DraftEventRow, DraftRow
@@ -93,50 +98,6 @@ class DraftLine:
     @property
     def difference(self) -> Decimal:
         return self.final - self.recommended
-
-
-@dataclass(frozen=True, slots=True)
-class DeviationRow:
-    """One line of the deviation report (偏离建议清单): a final amount that differs from the recommendation.
-
-    Money is Decimal (two decimals); ``difference`` = final − recommended (negative: cut below the
-    recommendation); ``adjusted_at`` is aware UTC; ``policies`` are the Chinese titles of the policies
-    behind the recommendation (``policy_ids`` the same, as ids).
-    """
-
-    project_id: str
-    project_name: str
-    department_id: str
-    department_name: str
-    recommended: Decimal
-    final: Decimal
-    difference: Decimal
-    reason: str
-    adjusted_by: str
-    adjusted_at: datetime
-    policies: tuple[str, ...]
-    policy_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DeviationTotals:
-    """Totals of a deviation report: up (sum of raises), down (sum of cuts, as a positive amount), net."""
-
-    lines: int
-    up: Decimal
-    down: Decimal
-    net: Decimal
-    departments: tuple[DepartmentDeviation, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DepartmentDeviation:
-    department_id: str
-    department_name: str
-    lines: int
-    up: Decimal
-    down: Decimal
-    net: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -728,30 +689,24 @@ def deviation_rows(lines: Iterable[DraftLine]) -> list[DeviationRow]:
     ]
 
 
+def heading(d: Draft) -> DraftHeading:
+    """What an export says about the draft: its name and version, whether it is final, both totals."""
+    return DraftHeading(
+        draft_id=d.id,
+        name=d.name,
+        version=d.version,
+        state_words=d.state_words,
+        is_final=d.state == FINAL,
+        recommended_total=d.recommended_total,
+        final_total=d.final_total,
+        approved_by=d.approved_by,
+        approved_at=d.approved_at,
+    )
+
+
 def deviation_report(db: Database, actor: audit.Actor, draft_id: str) -> list[DeviationRow]:
     """偏离建议清单 of a draft: one :class:`DeviationRow` per line whose final amount differs."""
     return deviation_rows(get_draft(db, actor, draft_id).lines)
-
-
-def deviation_totals(rows: Sequence[DeviationRow]) -> DeviationTotals:
-    """Totals up and down, overall and by department (in the order departments first appear)."""
-    by_department: dict[str, list[DeviationRow]] = {}
-    for row in rows:
-        by_department.setdefault(row.department_id, []).append(row)
-
-    def sums(members: Sequence[DeviationRow]) -> tuple[Decimal, Decimal]:
-        up = sum((r.difference for r in members if r.difference > 0), ZERO)
-        down = sum((-r.difference for r in members if r.difference < 0), ZERO)
-        return up, down
-
-    departments = []
-    for department_id, members in by_department.items():
-        up, down = sums(members)
-        departments.append(
-            DepartmentDeviation(department_id, members[0].department_name, len(members), up, down, up - down)
-        )
-    up, down = sums(rows)
-    return DeviationTotals(len(rows), up, down, up - down, tuple(departments))
 
 
 def deviation_json(rows: Sequence[DeviationRow]) -> dict[str, Any]:

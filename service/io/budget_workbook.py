@@ -33,7 +33,7 @@ from service.io.workbook import (
     write_exact_decimals,
 )
 from service.io.writers import guard_text
-from service.report.deviations import DeviationRow
+from service.report.deviations import DeviationRow, DraftHeading, beijing_text, deviation_totals
 from service.report.summary import by_department, department_names
 from service.report.words import (
     KIND_ZH,
@@ -61,8 +61,13 @@ def build_budget_workbook(
     unit: str = YUAN,
     deviations: Sequence[DeviationRow] | None = None,
     sources: Mapping[str, str] | None = None,
+    draft: DraftHeading | None = None,
 ) -> Any:
-    """The Chinese workbook of ``result``; ``request`` (JSON form) adds the 参数/部门/项目 sheets."""
+    """The Chinese workbook of ``result``; ``request`` (JSON form) adds the 参数/部门/项目 sheets.
+
+    With ``draft`` (a budget draft's heading), 汇总 says which figures are the recommendation and
+    which the final amounts and whether the draft is 定稿, and sheet 偏离建议 is always written.
+    """
     if unit not in UNITS:
         raise ValueError(f"unit must be 元 or 万元, not {unit!r}")
     ruleset = result.get("ruleset") or {}
@@ -70,12 +75,12 @@ def build_budget_workbook(
     names = department_names(result, request)
     year = result.get("fiscal_year", "")
     book = _Book(unit, f"{year}年度项目预算测算结果")
-    book.summary(result)
+    book.summary(result, draft)
     book.lines(result, names)
     book.departments(result, names)
     book.explanations(result, sources)
-    if deviations:
-        book.deviations(deviations)
+    if deviations or draft is not None:
+        book.deviations(deviations or [], draft)
     if request is not None:
         book.request(request)
     write_exact_decimals(book.workbook)
@@ -172,7 +177,7 @@ class _Book:
 
     # --- sheets ---------------------------------------------------------------------------------
 
-    def summary(self, result: Mapping[str, Any]) -> None:
+    def summary(self, result: Mapping[str, Any], draft: DraftHeading | None = None) -> None:
         totals = (result.get("summary") or {}).get("totals") or {}
         counts = (result.get("summary") or {}).get("counts") or {}
         ruleset = result.get("ruleset") or {}
@@ -184,6 +189,20 @@ class _Book:
             ["测算编号", str(result.get("decision_id") or ""), None],
             ["财力可安排数", None, self.money(result.get("envelope"))],
         ]
+        if draft is not None:
+            rows += [
+                ["编制方案", f"{draft.name}（第{draft.version}版，{draft.draft_id}）", None],
+                ["方案状态", draft.status_text, None],
+                ["建议数合计（规则测算）", None, self.money(draft.recommended_total)],
+                ["定稿数合计（编制方案）", None, self.money(draft.final_total)],
+                ["定稿数与建议数差额", None, self.money(draft.final_total - draft.recommended_total)],
+                [
+                    "金额口径",
+                    "本工作簿“项目明细”“部门汇总”“解释与依据”中的金额均为规则测算的建议数；"
+                    "编制人员调整后的定稿数见“偏离建议”工作表" + ("。" if draft.is_final else "（方案尚未定稿）。"),
+                    None,
+                ],
+            ]
         labels = {
             "requested": "申报数合计",
             "after_policies": "政策调整后合计",
@@ -314,7 +333,7 @@ class _Book:
             widths={1: 24, 2: 22, 6: 60, 7: 60},
         )
 
-    def deviations(self, deviations: Sequence[DeviationRow]) -> None:
+    def deviations(self, deviations: Sequence[DeviationRow], draft: DraftHeading | None = None) -> None:
         rows = [
             [
                 d.project_id,
@@ -326,7 +345,7 @@ class _Book:
                 self.money(d.difference),
                 d.reason,
                 d.adjusted_by,
-                d.adjusted_at,
+                beijing_text(d.adjusted_at),
                 "、".join(d.policies),
             ]
             for d in deviations
@@ -336,26 +355,55 @@ class _Book:
             total.append(self.money(sum((getattr(d, key) for d in deviations), Decimal("0.00"))))
         total += [None, None, None, None]
         m = self.money_title
-        self.table(
+        sheet = self.table(
             "偏离建议",
             [
                 "项目编码",
                 "项目名称",
                 "单位编码",
                 "单位名称",
-                f"建议数{m}",
-                f"定稿数{m}",
+                f"建议数（规则测算）{m}",
+                f"定稿数（编制方案）{m}",
                 f"差额{m}",
                 "调整理由",
                 "调整人",
-                "调整时间",
-                "涉及政策",
+                "调整时间（北京时间）",
+                "建议依据的政策",
             ],
             rows,
             money={4, 5, 6},
             total=total,
-            widths={1: 26, 3: 22, 7: 40, 10: 28},
+            widths={1: 26, 3: 22, 4: 18, 5: 18, 7: 40, 9: 18, 10: 28},
         )
+        totals = deviation_totals(deviations)
+        extra: list[list[Any]] = [
+            ["其中：调增合计", None, None, None, None, None, self.money(totals.up)],
+            ["其中：调减合计", None, None, None, None, None, self.money(-totals.down)],
+        ]
+        for d in totals.departments:
+            extra.append(
+                [
+                    "单位小计",
+                    f"{d.lines}项",
+                    d.department_id,
+                    d.department_name,
+                    None,
+                    None,
+                    self.money(d.net),
+                    f"调增 {self.money(d.up):,}{self.unit}，调减 {self.money(d.down):,}{self.unit}",
+                ]
+            )
+        if draft is not None:
+            extra.append([f"编制方案：{draft.name}（第{draft.version}版）　状态：{draft.status_text}"])
+        if not deviations:
+            extra.append(["本编制方案的定稿数与建议数一致，没有偏离建议的调整。"])
+        fmt = MONEY_FORMAT_YUAN if self.unit == YUAN else MONEY_FORMAT_WAN
+        for values in extra:
+            sheet.append([_cell(value) for value in values])
+            for cell in sheet[sheet.max_row]:
+                cell.font = _TOTAL_FONT
+                if cell.column - 1 in (4, 5, 6):
+                    cell.number_format = fmt
 
     def request(self, request: Mapping[str, Any]) -> None:
         """The request in the import template's own sheets, so the export reads back to the same result."""

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from service.report.deviations import DeviationRow
+from service.report.deviations import DeviationRow, DraftHeading, beijing_text, deviation_totals
 from service.report.summary import (
     by_action,
     by_department,
@@ -63,8 +63,13 @@ def render_budget_html(
     run_name: str | None = None,
     now: dt.datetime | None = None,
     sources: Mapping[str, str] | None = None,
+    draft: DraftHeading | None = None,
 ) -> str:
-    """The 编制说明 as one HTML document (the PDF's source; also printable from a browser)."""
+    """The 编制说明 as one HTML document (the PDF's source; also printable from a browser).
+
+    With ``draft`` (a budget draft's heading) the cover names the draft and whether it is 定稿, the
+    totals show the recommendation beside the final amounts, and the deviation section is always there.
+    """
     ruleset = result.get("ruleset") or {}
     sources = sources if sources is not None else ruleset_sources(ruleset.get("id"))
     title_zh = _ruleset_title(ruleset.get("id"))
@@ -138,11 +143,37 @@ def render_budget_html(
             money(d.final),
             money(d.difference),
             d.reason,
-            f"{d.adjusted_by} / {d.adjusted_at}",
+            f"{d.adjusted_by} / {beijing_text(d.adjusted_at)}",
             "、".join(d.policies),
         ]
         for d in deviations or []
     ]
+    show_deviations = bool(deviation_rows) or draft is not None
+    deviation_sums = deviation_totals(list(deviations or []))
+    deviation_total = ["合计", f"{deviation_sums.lines}项", ""] + [
+        money(sum((getattr(d, key) for d in deviations or []), Decimal("0.00")))
+        for key in ("recommended", "final", "difference")
+    ]
+    deviation_summary = {
+        "up": money(deviation_sums.up),
+        "down": money(deviation_sums.down),
+        "net": money(deviation_sums.net),
+        "departments": [
+            [d.department_id, d.department_name, d.lines, money(d.up), money(d.down), money(d.net)]
+            for d in deviation_sums.departments
+        ],
+    }
+    draft_info = None
+    if draft is not None:
+        draft_info = {
+            "name": f"{draft.name}（第{draft.version}版）",
+            "id": draft.draft_id,
+            "status": draft.status_text,
+            "is_final": draft.is_final,
+            "recommended": money(draft.recommended_total),
+            "final": money(draft.final_total),
+            "difference": money(draft.final_total - draft.recommended_total),
+        }
     reasons = []
     for line in result.get("lines") or []:
         applied = [
@@ -170,7 +201,7 @@ def render_budget_html(
                 ],
             }
         )
-    section = 6 + (1 if deviation_rows else 0)
+    section = 6 + (1 if show_deviations else 0)
     when = (now or dt.datetime.now(tz=BEIJING)).astimezone(BEIJING)
     year = result.get("fiscal_year", "")
     county = county or _county(title_zh)
@@ -197,6 +228,10 @@ def render_budget_html(
             tiers=tiers,
             protected=protected,
             deviations=deviation_rows,
+            show_deviations=show_deviations,
+            deviation_total=deviation_total,
+            deviation_summary=deviation_summary,
+            draft=draft_info,
             reasons=reasons,
             reasons_number=CHINESE_NUMBERS[section - 1],
             sources_number=CHINESE_NUMBERS[section],
@@ -230,10 +265,11 @@ def write_budget_pdf(
     unit: str = "元",
     county: str | None = None,
     run_name: str | None = None,
+    draft: DraftHeading | None = None,
 ) -> None:
     """Render the 编制说明 PDF to ``output`` atomically (a temporary file renamed)."""
     data = render_budget_pdf(
-        result, request=request, deviations=deviations, unit=unit, county=county, run_name=run_name
+        result, request=request, deviations=deviations, unit=unit, county=county, run_name=run_name, draft=draft
     )
     folder = Path(output).resolve().parent
     with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".part") as tmp:
@@ -250,12 +286,13 @@ def render_budget_pdf(
     unit: str = "元",
     county: str | None = None,
     run_name: str | None = None,
+    draft: DraftHeading | None = None,
 ) -> bytes:
     """The 编制说明 PDF as bytes."""
     from weasyprint import HTML  # type: ignore[import-untyped]
 
     html = render_budget_html(
-        result, request=request, deviations=deviations, unit=unit, county=county, run_name=run_name
+        result, request=request, deviations=deviations, unit=unit, county=county, run_name=run_name, draft=draft
     )
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     return pdf

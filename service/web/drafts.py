@@ -19,8 +19,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.app import drafts
+from service.app import draft_exports, drafts
 from service.app import errors as app_errors
+from service.web.exports import _download as download
 from service.web.routes import render, shown
 from service.web.session import Viewer, WebError, check_csrf, lang_of, need, state_of
 from service.web.views import problem_text
@@ -129,6 +130,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "s_excluded": ("不予纳入", "excluded"),
     "s_cancelled": ("取消", "cancelled"),
     "saved": ("已保存。", "Saved."),
+    "downloads": ("下载", "Downloads"),
+    "download_xlsx": ("下载编制方案（Excel）", "Download the draft (Excel)"),
+    "download_pdf": ("下载编制说明（PDF）", "Download the budget document (PDF)"),
+    "unit": ("金额单位", "Unit"),
+    "downloads_help": (
+        "文件中注明哪些是规则测算的建议数、哪些是编制方案的定稿数，以及方案是否已定稿；"
+        "偏离建议清单在 Excel 的“偏离建议”工作表和编制说明的“偏离建议情况”部分。",
+        "The files say which figures are the recommendation and which the final amounts, and whether the "
+        "draft is final; the deviation report is sheet 偏离建议 in Excel and the 偏离建议情况 section of the PDF.",
+    ),
 }
 
 
@@ -261,6 +272,29 @@ def draft_page(request: Request, draft_id: str) -> HTMLResponse:
         policy_title=drafts.policy_title,
         done=request.query_params.get("done", ""),
     )
+
+
+def _export(request: Request, draft_id: str, fmt: str) -> Any:
+    viewer = need(request, READERS)  # the role first, before anything is read
+    unit = request.query_params.get("unit", "元")
+    if unit not in draft_exports.UNITS:
+        raise WebError(404, "err_404")
+    with _app_shown():
+        return draft_exports.export_draft(state_of(request).db, viewer.actor, _draft_id(draft_id), fmt, unit)
+
+
+@router.get("/ui/drafts/{draft_id}/export.xlsx")
+async def draft_export_xlsx(request: Request, draft_id: str) -> Response:
+    """The draft as the Chinese workbook (sheet 偏离建议 with the final amounts)."""
+    file = await run_in_threadpool(_export, request, draft_id, "xlsx")
+    return download(file.data, file.media_type, file.filename)
+
+
+@router.get("/ui/drafts/{draft_id}/budget.pdf")
+async def draft_budget_pdf(request: Request, draft_id: str) -> Response:
+    """The draft's 编制说明 PDF (with the deviation list)."""
+    file = await run_in_threadpool(_export, request, draft_id, "pdf")
+    return download(file.data, file.media_type, file.filename)
 
 
 @router.post("/ui/drafts/{draft_id}/lines")

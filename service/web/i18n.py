@@ -50,8 +50,10 @@ T: dict[str, tuple[str, str]] = {
     "dataset": ("数据集", "Dataset"),
     "upload": ("上传文件", "Upload files"),
     "upload_help": (
-        "一个 .xlsx 或 .json 文件，或 departments.csv 与 projects.csv 两个文件。",
-        "One .xlsx or .json file, or the two files departments.csv and projects.csv.",
+        "一个 .xlsx（工作表 部门、项目、参数）或 .json 文件，或 部门.csv 与 项目.csv"
+        "（可加 参数.csv；英文名 departments.csv、projects.csv 亦可）。",
+        "One .xlsx (sheets 部门, 项目, 参数) or .json file, or 部门.csv and 项目.csv (optionally 参数.csv; "
+        "or departments.csv and projects.csv).",
     ),
     "or_stored": ("或选择已存数据集", "or pick a stored dataset"),
     "none_chosen": ("（不选）", "(none)"),
@@ -400,6 +402,16 @@ T: dict[str, tuple[str, str]] = {
     "impact_reclaimed": ("收回统筹资金", "Reclaimed"),
     "impact_reserve": ("未安排财力与统筹结余", "Reserve"),
     "input_data": ("输入数据（原样）", "Input data (as recorded)"),
+    # Downloads in the bureau's forms (service/web/exports.py): the result and decision pages, the home page.
+    "download_budget_xlsx": ("下载测算结果（Excel）", "Download the result (Excel)"),
+    "download_budget_pdf": ("下载编制说明（PDF）", "Download the budget document (PDF)"),
+    "download_template": ("下载申报模板", "Download the import template"),
+    "download_template_help": (
+        "申报模板（Excel）含部门、项目、参数工作表、下拉选项、示例行和填表说明，填好后在“预算建议”页上传。",
+        "The import template (Excel): sheets 部门, 项目 and 参数 with drop-down lists, an example row and "
+        "instructions; fill it in and upload it on the Recommend page.",
+    ),
+    "money_unit": ("金额单位", "Unit"),
 }
 
 # What each audit action is called (service/audit.py records them as codes).

@@ -276,7 +276,7 @@ def recommend_page(request: Request) -> HTMLResponse:
 async def recommend(request: Request) -> Response:
     viewer = need(request, COMPILER)
     state = state_of(request)
-    form = await _form(request, viewer, max_files=2)
+    form = await _form(request, viewer, max_files=3)
     uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
     files = [(f.filename or "", await f.read()) for f in uploads]
     year = _int(_text(form, "fiscal_year"), "fiscal_year")

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import zipfile
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ def deviation_rows() -> list[DeviationRow]:
             difference=Decimal("1200000.00"),
             reason="县委常委会议定事项，保障搬迁群众后续产业",
             adjusted_by="王科长",
-            adjusted_at="2026-11-29 14:05",
-            policies=["target-review-gate"],
+            adjusted_at=datetime(2026, 11, 29, 6, 5, tzinfo=UTC),
+            policies=("项目绩效目标评审",),
+            policy_ids=("target-review-gate",),
         ),
         DeviationRow(
             project_id="B-D001-GY",
@@ -52,8 +54,9 @@ def deviation_rows() -> list[DeviationRow]:
             difference=Decimal("4949.73"),
             reason="按上年标准安排",
             adjusted_by="李股长",
-            adjusted_at="2026-11-29 15:20",
-            policies=["public-funds-performance"],
+            adjusted_at=datetime(2026, 11, 29, 7, 20, tzinfo=UTC),
+            policies=("公用经费绩效",),
+            policy_ids=("public-funds-performance",),
         ),
     ]
 

@@ -92,6 +92,8 @@ EXPECTED: dict[str, set[str] | None] = {
     "POST /v1/drafts/{draft_id}/approve": set(roles.DRAFT_CHECKERS),
     "POST /v1/drafts/{draft_id}/return": set(roles.DRAFT_CHECKERS),
     "GET /v1/drafts/{draft_id}/deviations": set(roles.DRAFT_READERS),
+    "GET /v1/drafts/{draft_id}/export.xlsx": set(roles.DRAFT_READERS),
+    "GET /v1/drafts/{draft_id}/budget.pdf": set(roles.DRAFT_READERS),
     "GET /v1/drafts/{draft_id}/replay": set(roles.DRAFT_READERS),
     "GET /v1/compare/drafts": set(roles.DRAFT_READERS),
     "GET /v1/compare/recommendations": set(roles.DRAFT_READERS),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,9 @@ DEVIATION = DeviationRow(
     difference=Decimal("1200000.00"),
     reason="县委常委会议定事项",
     adjusted_by="王科长",
-    adjusted_at="2026-11-29 14:05",
-    policies=["target-review-gate"],
+    adjusted_at=datetime(2026, 11, 29, 6, 5, tzinfo=UTC),
+    policies=("项目绩效目标评审",),
+    policy_ids=("target-review-gate",),
 )
 
 

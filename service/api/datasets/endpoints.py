@@ -45,10 +45,11 @@ def _public(row: DatasetRow) -> DatasetPublic:
 
 @router.post("", status_code=201, response_model=DatasetPublic, openapi_extra=_BODY_DOC)
 async def import_dataset(request: Request, state: State, actor: COMPILERS) -> DatasetPublic:
-    """A budget request as a JSON body, or uploaded: one .json/.xlsx file, or departments.csv + projects.csv."""
+    """A budget request as a JSON body, or uploaded: one .json/.xlsx file (sheets 部门/项目/参数 or English),
+    or departments.csv + projects.csv (or 部门.csv + 项目.csv, with an optional 参数.csv)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=2, max_fields=10, max_part_size=state.settings.max_body_bytes)
+        form = await request.form(max_files=3, max_fields=10, max_part_size=state.settings.max_body_bytes)
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         files = [(f.filename or "", await f.read()) for f in uploads]
         year_text = form.get("fiscal_year")

@@ -6,11 +6,13 @@ recommendations. Thin adapters over :mod:`service.app.drafts`; its errors map to
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
 from service.api.deps import JsonObject, State, require
-from service.app import drafts
+from service.app import draft_exports, drafts
 from service.audit import Actor
 from service.storage.db import as_utc
 
@@ -19,6 +21,7 @@ router = APIRouter(tags=["drafts"])
 Makers = Annotated[Actor, Depends(require(*drafts.MAKERS))]
 Checkers = Annotated[Actor, Depends(require(*drafts.CHECKERS))]
 Readers = Annotated[Actor, Depends(require(*drafts.READERS))]
+XLSX = draft_exports.XLSX_MEDIA_TYPE
 DraftId = Annotated[str, Query(max_length=36)]
 
 
@@ -114,6 +117,41 @@ def deviations(state: State, actor: Readers, draft_id: str) -> Any:
     """偏离建议清单: every line whose final amount differs, with reason, who, when and the policies; totals."""
     rows = drafts.deviation_report(state.db, actor, draft_id)
     return {"draft_id": draft_id, **drafts.deviation_json(rows)}
+
+
+Unit = Annotated[str, Query(max_length=4, description="金额单位: 元 (default) or 万元")]
+
+
+def _file(export: draft_exports.ExportFile) -> Response:
+    return Response(
+        export.data,
+        media_type=export.media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(export.filename)}",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
+    "/v1/drafts/{draft_id}/export.xlsx",
+    response_class=Response,
+    responses={200: {"description": "the Chinese workbook with sheet 偏离建议", "content": {XLSX: {}}}},
+)
+def export_xlsx(state: State, actor: Readers, draft_id: str, unit: Unit = "元") -> Response:
+    """The draft as the Chinese workbook: the recommendation, sheet 偏离建议 with the final amounts."""
+    return _file(draft_exports.export_draft(state.db, actor, draft_id, "xlsx", unit))
+
+
+@router.get(
+    "/v1/drafts/{draft_id}/budget.pdf",
+    response_class=Response,
+    responses={200: {"description": "the 编制说明 PDF with the deviation list", "content": {"application/pdf": {}}}},
+)
+def budget_pdf(state: State, actor: Readers, draft_id: str, unit: Unit = "元") -> Response:
+    """The draft's 编制说明 PDF: the recommendation, the final amounts and the deviation list (偏离建议情况)."""
+    return _file(draft_exports.export_draft(state.db, actor, draft_id, "pdf", unit))
 
 
 @router.get("/v1/drafts/{draft_id}/replay", response_model=dict[str, Any])
