@@ -20,7 +20,7 @@ from service.app.state import AppState
 from service.domain.decision import recommend
 from service.domain.errors import InvalidInput, Problem, UnknownRuleset
 from service.domain.records import BudgetRequest
-from service.domain.ruleset import CompiledRuleset, canonical_json
+from service.domain.ruleset import CompiledRuleset, canonical_json, canonical_result_json
 from service.policyfiles import DEFAULT_RULESET
 from service.storage.db import utc_now
 from service.storage.models import AuditRecordRow, DecisionRow
@@ -78,7 +78,8 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
         dataset_id=dataset_id,
         department_ids="," + ",".join(sorted({p.department_id for p in request.projects})) + ",",
         input_json=canonical_json(raw),
-        result_json=canonical_json(result),  # serialized once: a 10,000-line result is megabytes
+        # serialized once (a 10,000-line result is megabytes); our own values, so orjson gives the same text
+        result_json=canonical_result_json(result),
         audit_seq=0,  # set by record_decision before the row is written
         chain_hash="",
     )
