@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = REPO_ROOT / "demo" / "wuding-county-2021.json"
     ok = _compare("demo", dict(read_request(demo).data), catalog)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    for size, path in request_files(sizes).items():
+    for path in request_files(sizes).values():
         ok = _compare(path.name, dict(read_request(path).data), catalog) and ok
     for seed in range(1, args.seeds + 1):
-        for size, path in request_files([200], seed=seed).items():
+        for path in request_files([200], seed=seed).values():
             ok = _compare(f"seed {seed}: {path.name}", dict(read_request(path).data), catalog) and ok
     print("all identical" if ok else "DIFFERENCES FOUND")
     return 0 if ok else 1
