@@ -83,7 +83,19 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
         audit_seq=0,  # set by record_decision before the row is written
         chain_hash="",
     )
-    record_decision(state, actor, "recommendation", decision_id, audit_input, row.result_json, compiled, row=row)
+    # Without a dataset the audit record's input is the request itself: its canonical text is made once.
+    input_json = row.input_json if audit_input is raw else None
+    record_decision(
+        state,
+        actor,
+        "recommendation",
+        decision_id,
+        audit_input,
+        row.result_json,
+        compiled,
+        row=row,
+        input_json=input_json,
+    )
     return row
 
 
@@ -97,10 +109,12 @@ def record_decision(
     compiled: CompiledRuleset,
     *,
     row: DecisionRow | None = None,
+    input_json: str | None = None,
 ) -> AuditRecordRow:
     """Append the audit record of a decision (``result_json``: canonical text) and, when given, insert its row.
 
     One transaction; the row is written once, with the record's sequence number and chain hash.
+    ``input_json``, when given, is ``input_doc``'s canonical text already made.
     """
     with state.db.transaction() as session:
         record = audit.append(
@@ -110,6 +124,7 @@ def record_decision(
             action=action,
             subject=subject,
             input_doc=input_doc,
+            input_json=input_json,
             result_json=result_json,
             ruleset=compiled.ref(),
         )
@@ -185,7 +200,7 @@ def replay(state: AppState, actor: audit.Actor, decision_id: str) -> tuple[dict[
     request = parse_budget_request(json.loads(recorded_input))
     with state.engines.lease(compiled) as matcher:
         result = recommend(request, compiled, matcher, decision_id=decision_id)
-    replayed_text = canonical_json(result)
+    replayed_text = canonical_result_json(result)  # as recommend_and_record wrote it
     recorded = json.loads(record.result_json)
     replayed = json.loads(replayed_text)
     identical = replayed_text == record.result_json
