@@ -30,6 +30,7 @@ from typing import IO, Any, cast
 
 import orjson
 
+from service.domain import gcpause
 from service.domain.decision import (
     Candidate,
     LineSums,
@@ -96,6 +97,19 @@ def recommend_stream(
 
     The request's project items are released as they are consumed (``raw["projects"]`` is emptied).
     """
+    with gcpause.paused():  # see service/domain/gcpause.py
+        return _recommend_stream(raw, ruleset, matcher, out, decision_id, origins, progress)
+
+
+def _recommend_stream(
+    raw: dict[str, Any],
+    ruleset: CompiledRuleset,
+    matcher: Matcher,
+    out: IO[str],
+    decision_id: str | None,
+    origins: Mapping[tuple[str, int], str] | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
     validator = RequestValidator(raw)
     items = raw.get("projects") if isinstance(raw.get("projects"), list) else []
     assert isinstance(items, MutableSequence)

@@ -17,8 +17,10 @@ from service import audit, integrity
 from service.app.errors import Conflict, NotFound
 from service.app.requests import parse_budget_request
 from service.app.state import AppState
+from service.domain import gcpause
 from service.domain.decision import recommend
 from service.domain.errors import InvalidInput, Problem, UnknownRuleset
+from service.domain.money import money_text
 from service.domain.records import BudgetRequest
 from service.domain.ruleset import CompiledRuleset, canonical_json, canonical_result_json
 from service.policyfiles import DEFAULT_RULESET
@@ -60,11 +62,14 @@ def _ruleset_for(state: AppState, request: BudgetRequest) -> CompiledRuleset:
 
 def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, Any]) -> DecisionRow:
     raw, audit_input, dataset_id = resolve_input(state, body)
-    request = parse_budget_request(raw)
-    compiled = _ruleset_for(state, request)
-    decision_id = str(uuid.uuid4())
-    with state.engines.lease(compiled) as matcher:
-        result = recommend(request, compiled, matcher, decision_id=decision_id)
+    with gcpause.paused():  # validation, decision and both canonical texts: see service/domain/gcpause.py
+        request = parse_budget_request(raw)
+        compiled = _ruleset_for(state, request)
+        decision_id = str(uuid.uuid4())
+        with state.engines.lease(compiled) as matcher:
+            result = recommend(request, compiled, matcher, decision_id=decision_id)
+        input_text, result_text = canonical_json(raw), canonical_result_json(result)
+        del result
     row = DecisionRow(
         id=decision_id,
         created_at=utc_now(),
@@ -74,12 +79,12 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
         ruleset_revision=compiled.revision,
         ruleset_digest=compiled.digest,
         fiscal_year=request.fiscal_year,
-        envelope=result.get("envelope"),
+        envelope=money_text(request.envelope) if request.envelope is not None else None,
         dataset_id=dataset_id,
         department_ids="," + ",".join(sorted({p.department_id for p in request.projects})) + ",",
-        input_json=canonical_json(raw),
+        input_json=input_text,
         # serialized once (a 10,000-line result is megabytes); our own values, so orjson gives the same text
-        result_json=canonical_result_json(result),
+        result_json=result_text,
         audit_seq=0,  # set by record_decision before the row is written
         chain_hash="",
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from service.domain import gcpause
 from service.domain.allocation import Claim, fund_by_tier
 from service.domain.evaluation import CANCELLED, EXCLUDED, Fold, LineOutcome
 from service.domain.explain import money_words
@@ -277,4 +278,5 @@ def result_document(evaluation: Evaluation, decision_id: str | None = None) -> d
 def recommend(
     request: BudgetRequest, ruleset: CompiledRuleset, matcher: Matcher, decision_id: str | None = None
 ) -> dict[str, Any]:
-    return result_document(evaluate(request, ruleset, matcher), decision_id)
+    with gcpause.paused():  # an acyclic document of millions of objects: see service/domain/gcpause.py
+        return result_document(evaluate(request, ruleset, matcher), decision_id)
