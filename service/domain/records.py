@@ -248,7 +248,9 @@ def field_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[Probl
         ):
             message = "has more than 6 decimal places"
         if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
-            message = f"{message} (got {item['input']!r})"
+            got = item["input"]
+            # money and scores reach the constraints as Decimal (made from the text as written): show that text
+            message = f"{message} (got {str(got)!r})" if isinstance(got, Decimal) else f"{message} (got {got!r})"
         out.append(Problem(loc=loc, message=message, record=record_name(raw, loc)))
     return out
 
