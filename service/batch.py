@@ -30,6 +30,7 @@ from typing import IO, Any, cast
 
 import orjson
 
+from service.domain import gcpause
 from service.domain.decision import (
     Candidate,
     LineSums,
@@ -96,6 +97,19 @@ def recommend_stream(
 
     The request's project items are released as they are consumed (``raw["projects"]`` is emptied).
     """
+    with gcpause.paused():  # see service/domain/gcpause.py
+        return _recommend_stream(raw, ruleset, matcher, out, decision_id, origins, progress)
+
+
+def _recommend_stream(
+    raw: dict[str, Any],
+    ruleset: CompiledRuleset,
+    matcher: Matcher,
+    out: IO[str],
+    decision_id: str | None,
+    origins: Mapping[tuple[str, int], str] | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
     validator = RequestValidator(raw)
     items = raw.get("projects") if isinstance(raw.get("projects"), list) else []
     assert isinstance(items, MutableSequence)
@@ -137,6 +151,7 @@ def _first_pass(
     lines: list[_Line] = []
     groups: dict[int, _GroupLine] = {}
     chunk: list[Project] = []
+    partials: list[str] = []
 
     def flush() -> None:
         if not chunk:
@@ -150,7 +165,9 @@ def _first_pass(
                     kept = {k: v for k, v in f.items() if k in _group_fields(ruleset)}
                     groups[len(lines)] = _GroupLine(matched & group_keys, kept, p.name, department_name)
                 lines.append(_compact(outcome))
-                spool.write(_partial(outcome, precedence))
+                partials.append(_partial(outcome, precedence))
+            spool.write("".join(partials))  # one write a chunk: a write call costs more than the join
+            partials.clear()
         chunk.clear()
         if progress:
             progress(len(lines), total)
@@ -282,6 +299,7 @@ def _second_pass(
     fold = Fold(ruleset)
     policies = {p.id: p for p in ruleset.policies}
     out.write("[\n")
+    pending: list[str] = []  # written a chunk at a time: a write call costs more than the join
     for i, (line, text) in enumerate(zip(lines, spool, strict=True)):
         name, kind, flags, explanations, precedences = text.rstrip("\n").split("\t")
         if i in group_results:
@@ -297,14 +315,19 @@ def _second_pass(
                 extra = _dumps(added)[1:-1]
                 explanations = f"[{extra}]" if explanations == "[]" else f"{explanations[:-1]},{extra}]"
         tier = "null" if line.tier is None else str(line.tier)
-        out.write(",\n" if i else "")
-        out.write(
+        if i:
+            pending.append(",\n")
+        pending.append(
             f'{{"project_id":{_dumps(line.project_id)},"department_id":{_dumps(line.department_id)},"name":{name},'
             f'"kind":"{kind}","requested":"{fen_text(line.requested)}","after_policies":"{fen_text(line.amount)}",'
             f'"recommended":"{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
             f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}","tier":{tier},'
             f'"flags":{flags},"explanations":{explanations}}}'
         )
+        if len(pending) >= 2 * CHUNK:
+            out.write("".join(pending))
+            pending.clear()
+    out.write("".join(pending))
     out.write("\n]")
 
 

@@ -17,10 +17,12 @@ from service import audit, integrity
 from service.app.errors import Conflict, NotFound
 from service.app.requests import parse_budget_request
 from service.app.state import AppState
+from service.domain import gcpause
 from service.domain.decision import recommend
 from service.domain.errors import InvalidInput, Problem, UnknownRuleset
+from service.domain.money import money_text
 from service.domain.records import BudgetRequest
-from service.domain.ruleset import CompiledRuleset, canonical_json
+from service.domain.ruleset import CompiledRuleset, canonical_json, canonical_result_json
 from service.policyfiles import DEFAULT_RULESET
 from service.storage.db import utc_now
 from service.storage.models import AuditRecordRow, DecisionRow
@@ -60,11 +62,14 @@ def _ruleset_for(state: AppState, request: BudgetRequest) -> CompiledRuleset:
 
 def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, Any]) -> DecisionRow:
     raw, audit_input, dataset_id = resolve_input(state, body)
-    request = parse_budget_request(raw)
-    compiled = _ruleset_for(state, request)
-    decision_id = str(uuid.uuid4())
-    with state.engines.lease(compiled) as matcher:
-        result = recommend(request, compiled, matcher, decision_id=decision_id)
+    with gcpause.paused():  # validation, decision and both canonical texts: see service/domain/gcpause.py
+        request = parse_budget_request(raw)
+        compiled = _ruleset_for(state, request)
+        decision_id = str(uuid.uuid4())
+        with state.engines.lease(compiled) as matcher:
+            result = recommend(request, compiled, matcher, decision_id=decision_id)
+        input_text, result_text = canonical_json(raw), canonical_result_json(result)
+        del result
     row = DecisionRow(
         id=decision_id,
         created_at=utc_now(),
@@ -74,15 +79,28 @@ def recommend_and_record(state: AppState, actor: audit.Actor, body: dict[str, An
         ruleset_revision=compiled.revision,
         ruleset_digest=compiled.digest,
         fiscal_year=request.fiscal_year,
-        envelope=result.get("envelope"),
+        envelope=money_text(request.envelope) if request.envelope is not None else None,
         dataset_id=dataset_id,
         department_ids="," + ",".join(sorted({p.department_id for p in request.projects})) + ",",
-        input_json=canonical_json(raw),
-        result_json=canonical_json(result),  # serialized once: a 10,000-line result is megabytes
+        input_json=input_text,
+        # serialized once (a 10,000-line result is megabytes); our own values, so orjson gives the same text
+        result_json=result_text,
         audit_seq=0,  # set by record_decision before the row is written
         chain_hash="",
     )
-    record_decision(state, actor, "recommendation", decision_id, audit_input, row.result_json, compiled, row=row)
+    # Without a dataset the audit record's input is the request itself: its canonical text is made once.
+    input_json = row.input_json if audit_input is raw else None
+    record_decision(
+        state,
+        actor,
+        "recommendation",
+        decision_id,
+        audit_input,
+        row.result_json,
+        compiled,
+        row=row,
+        input_json=input_json,
+    )
     return row
 
 
@@ -96,10 +114,12 @@ def record_decision(
     compiled: CompiledRuleset,
     *,
     row: DecisionRow | None = None,
+    input_json: str | None = None,
 ) -> AuditRecordRow:
     """Append the audit record of a decision (``result_json``: canonical text) and, when given, insert its row.
 
     One transaction; the row is written once, with the record's sequence number and chain hash.
+    ``input_json``, when given, is ``input_doc``'s canonical text already made.
     """
     with state.db.transaction() as session:
         record = audit.append(
@@ -109,6 +129,7 @@ def record_decision(
             action=action,
             subject=subject,
             input_doc=input_doc,
+            input_json=input_json,
             result_json=result_json,
             ruleset=compiled.ref(),
         )
@@ -184,7 +205,7 @@ def replay(state: AppState, actor: audit.Actor, decision_id: str) -> tuple[dict[
     request = parse_budget_request(json.loads(recorded_input))
     with state.engines.lease(compiled) as matcher:
         result = recommend(request, compiled, matcher, decision_id=decision_id)
-    replayed_text = canonical_json(result)
+    replayed_text = canonical_result_json(result)  # as recommend_and_record wrote it
     recorded = json.loads(record.result_json)
     replayed = json.loads(replayed_text)
     identical = replayed_text == record.result_json

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from service.domain import gcpause
 from service.domain.allocation import Claim, fund_by_tier
 from service.domain.evaluation import CANCELLED, EXCLUDED, Fold, LineOutcome
 from service.domain.explain import money_words
@@ -210,12 +211,16 @@ _ORDER = ("requested", "after_policies", "recommended", "cut", "reclaimed", "all
 
 
 def _totals(lines: Iterable[LineSums]) -> tuple[dict[str, int], dict[str, int]]:
-    sums = dict.fromkeys(_SUMMED, 0)
     counts = dict.fromkeys(STATUSES, 0)
-    for line in lines:
-        for k in _SUMMED:
-            sums[k] += getattr(line, k)
+    requested = after_policies = recommended = reclaimed = allocated_from_pool = 0
+    for line in lines:  # plain locals: a getattr per field and line was 0.6 s of a 100,000-line CLI profile
+        requested += line.requested
+        after_policies += line.after_policies
+        recommended += line.recommended
+        reclaimed += line.reclaimed
+        allocated_from_pool += line.allocated_from_pool
         counts[line.status] += 1
+    sums = dict(zip(_SUMMED, (requested, after_policies, recommended, reclaimed, allocated_from_pool), strict=True))
     sums["cut"] = sums["requested"] - sums["after_policies"]
     return sums, counts
 
@@ -277,4 +282,5 @@ def result_document(evaluation: Evaluation, decision_id: str | None = None) -> d
 def recommend(
     request: BudgetRequest, ruleset: CompiledRuleset, matcher: Matcher, decision_id: str | None = None
 ) -> dict[str, Any]:
-    return result_document(evaluate(request, ruleset, matcher), decision_id)
+    with gcpause.paused():  # an acyclic document of millions of objects: see service/domain/gcpause.py
+        return result_document(evaluate(request, ruleset, matcher), decision_id)

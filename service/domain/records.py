@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
+from service.domain import gcpause
 from service.domain.errors import InvalidInput, Problem
 from service.domain.money import FEN, plain_decimal
 
@@ -247,7 +248,9 @@ def field_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[Probl
         ):
             message = "has more than 6 decimal places"
         if "input" in item and item["type"] not in ("missing", "extra_forbidden"):
-            message = f"{message} (got {item['input']!r})"
+            got = item["input"]
+            # money and scores reach the constraints as Decimal (made from the text as written): show that text
+            message = f"{message} (got {str(got)!r})" if isinstance(got, Decimal) else f"{message} (got {got!r})"
         out.append(Problem(loc=loc, message=message, record=record_name(raw, loc)))
     return out
 
@@ -257,10 +260,11 @@ def parse_request(raw: Any, origins: Mapping[tuple[str, int], str] | None = None
 
     Raises :class:`InvalidInput` listing every problem found, field-level and cross-record.
     """
-    validator = RequestValidator(raw)
-    items = [item for _, item in validator.items()]
-    projects = [p for p in validator.projects(0, items) if p is not None]
-    validator.finish(origins)
+    with gcpause.paused():  # thousands of small records that live on: see service/domain/gcpause.py
+        validator = RequestValidator(raw)
+        items = [item for _, item in validator.items()]
+        projects = [p for p in validator.projects(0, items) if p is not None]
+        validator.finish(origins)
     assert validator.header is not None
     header = validator.header
     return BudgetRequest.model_construct(

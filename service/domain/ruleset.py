@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.domain.conditions import (
@@ -180,6 +181,39 @@ class CompiledRuleset:
 def canonical_json(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, UTF-8 text; decimals and other scalars as strings."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical_result_json(value: Any) -> str:
+    """:func:`canonical_json` of a document this service built (a result: text, whole numbers, booleans, null,
+    lists, dicts with text keys, money and scores as ``Decimal`` or text; never a float), through orjson.
+
+    For those values orjson writes the same characters as the standard library's canonical form, about 4x
+    faster: the same escapes (``\\n``, ``\\u001f``; no ASCII escaping), keys sorted by code point (UTF-8 byte
+    order is code point order), ``Decimal`` through ``str``. What orjson refuses (a number beyond 64 bits, a
+    key that is not text, a lone surrogate) goes to the standard library. Input documents may hold floats,
+    which orjson writes differently (``1e+16``): they keep :func:`canonical_json`. ``bench/canonical_check.py``
+    compares the two on the demo and on generated requests.
+    """
+    try:
+        return orjson.dumps(value, default=_decimal_text, option=_ORJSON_CANONICAL).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return canonical_json(value)
+
+
+# Types that orjson would write its own way (datetimes in ISO form, dataclasses as objects, subclasses of str,
+# int, dict, list) are passed to the default hook, which sends them to the standard library.
+_ORJSON_CANONICAL = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _decimal_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)  # anything else: the standard library's default=str decides
 
 
 def ruleset_digest(ruleset: RulesetFile, policies: Mapping[str, Policy]) -> str:
