@@ -123,7 +123,7 @@ def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, st
     """The typed value in the parameter's terms, or a message in the reader's language (limits as checked)."""
     words = pages_i18n.WORDS
     i = 1 if lang == "en" else 0
-    if not raw and field.type != "boolean":
+    if not raw and field.type not in ("boolean", "choice_list"):
         return None, words["err_required"][i]
     try:
         value = forms.parse_shown(field.spec, raw)
@@ -146,6 +146,12 @@ def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, st
     return value, None
 
 
+def checked_boxes(form: Any, key: str) -> str:
+    """A choice list's checked boxes as the form shows them (codes joined with commas); the hidden empty
+    field under the same name says the list was sent even when nothing is checked."""
+    return ",".join(v.strip() for v in form.getlist(key) if isinstance(v, str) and v.strip())
+
+
 def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """The request body the use case takes, every field's problem, and what was typed (to show it again)."""
     parameters: dict[str, dict[str, Any]] = {}
@@ -161,7 +167,7 @@ def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, 
             key = f"p:{policy.id}:{field.name}"
             if form.get(key) is None:  # not sent: unchanged (an empty field is a problem)
                 continue
-            raw = text(form, key)
+            raw = checked_boxes(form, key) if field.type == "choice_list" else text(form, key)
             typed[key] = raw
             if raw == field.shown:
                 continue
@@ -169,7 +175,9 @@ def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, 
             if problem is not None:
                 problems[key] = problem
             else:
-                parameters.setdefault(policy.id, {})[field.name] = str(value) if not isinstance(value, bool) else value
+                parameters.setdefault(policy.id, {})[field.name] = (
+                    value if isinstance(value, bool | list) else str(value)
+                )
     return (
         {"base": view.base, "parameters": parameters, "enabled": enabled, "reason": text(form, "reason")},
         problems,

@@ -33,7 +33,7 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     line = next(ln for ln in decision["lines"] if Decimal(ln["recommended"]) > 1000)
 
     w = open_page(browser, server)
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     w.page.goto(f"{w.base}/ui/drafts")
     w.page.fill("#decision_id", decision["decision_id"])
     w.page.fill("#name", "2021年年初预算 第一稿")
@@ -59,7 +59,7 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     w.check()
 
     checker = open_page(browser, server)
-    sign_in(checker, server.tokens["approver"])
+    sign_in(checker, "approver")
     checker.page.goto(draft_url)
     checker.page.fill("#approve-comment", "同意")
     checker.page.click("#do-approve")
@@ -71,7 +71,7 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     checker.shot("16-draft-final")
 
     narrow = open_page(browser, server, width=390, height=844)
-    sign_in(narrow, server.tokens["approver"])
+    sign_in(narrow, "approver")
     narrow.page.goto(draft_url)
     narrow.check()
     narrow.shot("17-draft-390px")

@@ -45,7 +45,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 ) -> None:
     # the maintainer opens the form from the ruleset's page
     maker = open_page(browser, server)
-    sign_in(maker, server.tokens["maintainer"])
+    sign_in(maker, "maintainer")
     maker.page.goto(f"{server.base}/ui/rulesets/wuding-county")
     maker.page.click("#edit-link")
     maker.page.wait_for_url("**/edit")
@@ -79,7 +79,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 
     # the approver: reason first, then the diff in business words, then the impact; returns it
     checker = open_page(browser, server)
-    sign_in(checker, server.tokens["approver"])
+    sign_in(checker, "approver")
     review_url = f"{server.base}/ui/rulesets/wuding-county/revisions/{first}/review"
     checker.page.goto(review_url)
     main = checker.page.inner_text("main")
@@ -130,7 +130,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 
     # the history page lists every revision with who and why; it fits a phone
     phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
-    sign_in(phone, server.tokens["approver"])
+    sign_in(phone, "approver")
     phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/history")
     history = phone.page.inner_text("main")
     for words in ("按审核意见恢复部门倾斜", "同意", "2021年度起执行", "退回", "不能停用"):
@@ -141,7 +141,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     fits(phone)
     phone.shot("25-review-390")
     maker_phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
-    sign_in(maker_phone, server.tokens["maintainer"])
+    sign_in(maker_phone, "maintainer")
     maker_phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/edit")
     assert maker_phone.page.input_value(cut_rate) == "15"  # the form starts from the revision in force
     fits(maker_phone)
@@ -169,7 +169,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     dataset_id: str,
 ) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["analyst"])
+    sign_in(w, "analyst")
     w.page.click("nav >> text=政策测算")
     w.page.wait_for_url("**/ui/whatifs")
     w.page.select_option("#w-dataset", dataset_id)
@@ -225,7 +225,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     job_url = w.page.url
 
     phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
-    sign_in(phone, server.tokens["analyst"])
+    sign_in(phone, "analyst")
     phone.page.goto(job_url)
     fits(phone)
     phone.shot("32-whatif-report-390")
@@ -272,7 +272,7 @@ def test_compiler_reviews_disclosures_sees_late_ones_and_exports(
     csv_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     w = open_page(browser, server)
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     w.page.click("nav >> text=绩效信息公开审查")
     w.page.set_input_files("#d-file", str(csv_file))
     w.page.fill("#d-year", "2021")

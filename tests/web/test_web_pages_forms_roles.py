@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from test_web_pages import ROLES, app, browser, csrf_of, started, tokens  # noqa: F401
 
 from service.app import whatifs
 from service.domain.policy import Parameter
 from service.policyfiles import Catalog
+from tests.web.signin import browser, csrf_of
+from tests.web.test_web_pages import ROLES, app, started, users  # noqa: F401 - fixtures
 
 A = Catalog.load().compile("wuding-county").revision
 PAGES = {
@@ -34,22 +35,22 @@ POSTS = {
 }
 
 
-def test_pages_admit_their_roles_only(app: FastAPI, tokens: dict[str, str]) -> None:  # noqa: F811
+def test_pages_admit_their_roles_only(app: FastAPI, users: dict[str, str]) -> None:  # noqa: F811
     anonymous = browser(app)
     for path in PAGES:
         response = anonymous.get(path)
         assert response.status_code == 303 and "/ui/login" in response.headers["location"], path
     for role in ROLES:
-        client = browser(app, tokens[role])
+        client = browser(app, users[role])
         for path, allowed in PAGES.items():
             response = client.get(path)
             expected = 200 if role in allowed else 403
             assert response.status_code == expected, (role, path, response.status_code)
 
 
-def test_posts_refuse_other_roles_and_missing_csrf(app: FastAPI, tokens: dict[str, str]) -> None:  # noqa: F811
+def test_posts_refuse_other_roles_and_missing_csrf(app: FastAPI, users: dict[str, str]) -> None:  # noqa: F811
     for role in ROLES:
-        client = browser(app, tokens[role])
+        client = browser(app, users[role])
         csrf = csrf_of(client.get("/ui/").text)
         for path, allowed in POSTS.items():
             response = client.post(path, data={"csrf": csrf, "reason": "x", "comment": "x"})
@@ -63,9 +64,9 @@ def test_posts_refuse_other_roles_and_missing_csrf(app: FastAPI, tokens: dict[st
 
 def test_a_maintainer_cannot_approve_and_a_returned_comment_is_required(
     app: FastAPI,  # noqa: F811
-    tokens: dict[str, str],  # noqa: F811
+    users: dict[str, str],  # noqa: F811
 ) -> None:
-    maker = browser(app, tokens["maintainer"])
+    maker = browser(app, users["maintainer"])
     form = maker.get("/ui/rulesets/wuding-county/edit")
     csrf = csrf_of(form.text)
     fields = {"csrf": csrf, "base": A, "reason": "测试", "p:cut-inefficient:cut_rate": "12.5", "submit": "propose"}
@@ -77,7 +78,7 @@ def test_a_maintainer_cannot_approve_and_a_returned_comment_is_required(
     assert created.status_code == 303, created.text
     review_url = created.headers["location"].split("?")[0]
     assert "压减比例 10% → 12.5%" in maker.get(review_url).text
-    checker = browser(app, tokens["approver"])
+    checker = browser(app, users["approver"])
     csrf = csrf_of(checker.get(review_url).text)
     empty = checker.post(f"{review_url}/return", data={"csrf": csrf, "comment": " "})
     assert empty.status_code == 422
