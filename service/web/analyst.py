@@ -24,7 +24,7 @@ from service.app import errors as app_errors
 from service.app import ruleset_forms as forms
 from service.app import simulations, whatifs
 from service.domain.policy import check_parameter_value
-from service.web import pages_i18n
+from service.web import i18n
 from service.web.charts_svg import Series, line_chart
 from service.web.i18n import translate
 from service.web.maintainer import app_shown, checked_boxes, default_base, read_form, redirect, text
@@ -40,7 +40,7 @@ TOP_LINES = 20
 
 
 def words(lang: str, key: str) -> str:
-    pair = pages_i18n.WORDS[key]
+    pair = i18n.T[key]
     return pair[1] if lang == "en" else pair[0]
 
 

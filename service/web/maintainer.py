@@ -26,7 +26,7 @@ from service.app import ruleset_forms as forms
 from service.app import rulesets
 from service.domain.policy import check_parameter_value
 from service.storage.db import as_utc
-from service.web import pages_i18n
+from service.web import i18n
 from service.web.routes import REVISION, RULESET_ID, env, render, shown
 from service.web.session import (
     APPROVERS,
@@ -121,7 +121,7 @@ def default_base(request: Request, ruleset_id: str) -> str:
 
 def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, str | None]:
     """The typed value in the parameter's terms, or a message in the reader's language (limits as checked)."""
-    words = pages_i18n.WORDS
+    words = i18n.T
     i = 1 if lang == "en" else 0
     if not raw and field.type not in ("boolean", "choice_list"):
         return None, words["err_required"][i]
@@ -197,7 +197,7 @@ def render_form(
 ) -> HTMLResponse:
     i = 1 if lang_of(request) == "en" else 0
     sep = ": " if i else "："
-    labels = {"reason": pages_i18n.WORDS["why_made"][i]}
+    labels = {"reason": i18n.T["why_made"][i]}
     for p in view.policies:
         labels[f"on:{p.id}"] = p.title[i]
         for f in p.params:
@@ -250,7 +250,7 @@ async def edit_submit(request: Request, ruleset_id: str) -> Response:
     body, problems, typed = form_body(lang, form, view)
     i = 1 if lang == "en" else 0
     if not body["reason"]:
-        problems["reason"] = pages_i18n.WORDS["err_required"][i]
+        problems["reason"] = i18n.T["err_required"][i]
     if problems:
         return render_form(request, view, status=422, problems=problems, typed=typed, reason=body["reason"])
     propose = text(form, "submit") != "draft"
@@ -269,13 +269,13 @@ async def edit_submit(request: Request, ruleset_id: str) -> Response:
                 if key is not None:
                     placed[key] = p.message
                 elif p.loc == ("parameters",) and p.message.startswith("nothing changes"):
-                    general.append(pages_i18n.WORDS["err_nothing"][i])
+                    general.append(i18n.T["err_nothing"][i])
                 else:
                     general.append(f"{'.'.join(str(x) for x in p.loc)}: {p.message}" if p.loc else p.message)
             return None, placed, general
         except app_errors.Conflict as error:
             if error.code == "revision_exists":
-                return None, {}, [f"{pages_i18n.WORDS['err_exists'][i]}: {error.message}"]
+                return None, {}, [f"{i18n.T['err_exists'][i]}: {error.message}"]
             raise
 
     row, placed, general = await run_in_threadpool(lambda: app_shown(run))
