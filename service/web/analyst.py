@@ -117,6 +117,9 @@ def parse_form(form: Any, view: forms.RulesetForm, lang: str) -> tuple[whatifs.W
                 value = forms.parse_shown(f.spec, raw)
                 checked = check_parameter_value(f.spec, value)
             except ValueError:
+                if f.type in ("choice", "choice_list"):
+                    problems[key] = words(lang, "err_choice")
+                    continue
                 low = f.low if f.low is not None else "…"
                 high = f.high if f.high is not None else "…"
                 limits = f"{low}–{high}{f.unit[1 if lang == 'en' else 0]}"

@@ -421,6 +421,7 @@ T: dict[str, tuple[str, str]] = {
     "err_number": ("请填写数字", "must be a number"),
     "err_whole": ("请填写整数", "must be a whole number"),
     "err_range": ("超出允许范围", "is outside the allowed range"),
+    "err_choice": ("请从所列选项中选择", "choose from the options shown"),
     "err_fen": ("金额最多两位小数", "money has at most two decimals"),
     "err_required": ("请填写", "is required"),
     "err_nothing": ("没有修改任何参数", "nothing was changed"),

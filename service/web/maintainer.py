@@ -135,6 +135,8 @@ def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, st
         unit = field.unit[i]
         if field.type == "money" and isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
             return None, words["err_fen"][i]
+        if field.type in ("choice", "choice_list"):
+            return None, words["err_choice"][i]
         low = field.low if field.low is not None else "…"
         high = field.high if field.high is not None else "…"
         return (

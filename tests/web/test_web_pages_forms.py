@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_web_browser import Server, browser, open_page, server, sign_in, small_request  # noqa: F401
+from test_web_browser import (  # noqa: F401
+    Server,
+    browser,
+    leaked_codes,
+    open_page,
+    server,
+    sign_in,
+    small_request,
+)
 
 REVIEW_WIDTH = 390
 
@@ -68,6 +76,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     maker.page.fill(cut_rate, "15")
     maker.page.uncheck("#f-on-department-tilt")
     maker.page.fill("#f-reason", "压减力度不足，按县政府要求提高到15%")
+    assert leaked_codes(maker.page.inner_text("body")) == []  # no English code in Chinese mode
     maker.shot("21-parameter-form")
     maker.page.click("#do-propose")
     maker.page.wait_for_url("**/review?done=created")
@@ -90,6 +99,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     assert "cut_rate" not in changes and "Decimal" not in main
     assert checker.page.locator("#impact-result").is_visible()
     assert "建议数" in checker.page.inner_text("#impact-totals")
+    assert leaked_codes(checker.page.inner_text("body")) == []
     checker.shot("22-review")
     checker.page.fill("#comment-return", "部门倾斜政策是县里的既定政策，不能停用；压减比例可以提高。")
     checker.page.click("#do-return")
@@ -100,6 +110,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     # the maintainer sees the comment, revises on top of it and proposes again
     maker.page.goto(review_url)
     assert "不能停用" in maker.page.inner_text("#return-comment")
+    assert leaked_codes(maker.page.inner_text("body")) == []
     maker.shot("23-returned")
     maker.page.click("#revise")
     maker.page.wait_for_url(f"**/edit?base={first}")
@@ -133,6 +144,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     sign_in(phone, "approver")
     phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/history")
     history = phone.page.inner_text("main")
+    assert leaked_codes(phone.page.inner_text("body")) == []
     for words in ("按审核意见恢复部门倾斜", "同意", "2021年度起执行", "退回", "不能停用"):
         assert words in history, words
     fits(phone)
@@ -184,6 +196,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     w.page.fill("#w-p-cut-inefficient-cut_rate", "20")
     w.page.fill("#w-envelope", "-5")
     w.page.fill("#w-shift-evaluation_score", "-5")
+    assert leaked_codes(w.page.inner_text("body")) == []
     w.shot("30-whatif-form")
     w.page.click("#w-save")
     w.page.wait_for_url("**done_saved=cut-20-envelope-5")
@@ -282,6 +295,7 @@ def test_compiler_reviews_disclosures_sees_late_ones_and_exports(
     assert late.count() >= 1
     first = late.first.inner_text()
     assert "县委办公室" in first and "逾期" in first and "20" in first  # D001 published its targets late
+    assert leaked_codes(w.page.inner_text("body")) == []
     w.shot("40-disclosure")
     with w.page.expect_download() as download:
         w.page.click("#d-export")

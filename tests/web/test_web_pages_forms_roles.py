@@ -3,6 +3,7 @@ and a what-if built from plain form fields becomes a valid scenario (limits enfo
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -70,14 +71,12 @@ def test_a_maintainer_cannot_approve_and_a_returned_comment_is_required(
     form = maker.get("/ui/rulesets/wuding-county/edit")
     csrf = csrf_of(form.text)
     fields = {"csrf": csrf, "base": A, "reason": "测试", "p:cut-inefficient:cut_rate": "12.5", "submit": "propose"}
-    for p in ("target-review-gate", "cancel-ineffective", "three-public-no-increase", "cut-inefficient",
-              "urge-improvement", "public-funds-performance", "prioritize-good", "department-tilt",
-              "reclaim-idle", "overlap-review"):  # fmt: skip
-        fields[f"on:{p}"] = "1"
+    fields.update(switched_on(form.text))  # the policies on in the form stay on
     created = maker.post("/ui/rulesets/wuding-county/edit", data=fields)
     assert created.status_code == 303, created.text
     review_url = created.headers["location"].split("?")[0]
-    assert "压减比例 10% → 12.5%" in maker.get(review_url).text
+    review = maker.get(review_url).text
+    assert "压减比例 10% → 12.5%" in review and "停用" not in change_list(review)
     checker = browser(app, users["approver"])
     csrf = csrf_of(checker.get(review_url).text)
     empty = checker.post(f"{review_url}/return", data={"csrf": csrf, "comment": " "})
@@ -85,6 +84,44 @@ def test_a_maintainer_cannot_approve_and_a_returned_comment_is_required(
     assert checker.post(f"{review_url}/return", data={"csrf": csrf, "comment": "比例请取整"}).status_code == 303
     page = maker.get(review_url).text
     assert "比例请取整" in page and 'data-state="returned"' in page
+
+
+def switched_on(html: str) -> dict[str, str]:
+    """The on/off boxes the form shows ticked, as a browser sends them."""
+    return {name: "1" for name in re.findall(r'<input type="checkbox" name="(on:[a-z0-9-]+)"[^>]*\bchecked', html)}
+
+
+def change_list(html: str) -> str:
+    match = re.search(r'<ul class="diff" id="change-list">(.*?)</ul>', html, re.S)
+    assert match, "no change list on the review page"
+    return match.group(1)
+
+
+def test_the_protected_kinds_are_boxes_to_tick(app: FastAPI, users: dict[str, str]) -> None:  # noqa: F811
+    """A choice_list parameter (protect-essential's categories) is a box per kind, in the glossary's words;
+    unticking one proposes a revision whose change reads in those words; an unknown kind is refused."""
+    maker = browser(app, users["maintainer"])
+    form = maker.get("/ui/rulesets/wuding-county/edit")
+    assert form.status_code == 200
+    boxes = re.findall(r'name="p:protect-essential:categories" id="[^"]+" value="([a-z_]+)"[^>]*checked', form.text)
+    assert boxes == ["basic_livelihood", "wages", "operations", "statutory", "matching"]
+    assert "保基本民生" in form.text and "上级配套" in form.text
+    fields: dict[str, Any] = {
+        "csrf": csrf_of(form.text),
+        "base": A,
+        "reason": "上级配套不再列入保障",
+        "submit": "propose",
+    }
+    fields.update(switched_on(form.text))
+    bad = {**fields, "p:protect-essential:categories": ["", "wages", "bonuses"]}
+    refused = maker.post("/ui/rulesets/wuding-county/edit", data=bad)
+    assert refused.status_code == 422 and "请从所列选项中选择" in refused.text
+    fields["p:protect-essential:categories"] = ["", "basic_livelihood", "wages", "operations", "statutory"]
+    created = maker.post("/ui/rulesets/wuding-county/edit", data=fields)
+    assert created.status_code == 303, created.text
+    changes = change_list(maker.get(created.headers["location"].split("?")[0]).text)
+    assert "保基本民生、保工资、保运转、法定支出、上级配套 → 保基本民生、保工资、保运转、法定支出" in changes
+    assert "matching" not in changes and "停用" not in changes
 
 
 def _what(**changes: Any) -> whatifs.WhatIf:
