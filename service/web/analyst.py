@@ -337,11 +337,9 @@ async def whatif_submit(request: Request) -> Response:
                     )
                     return None, {}
                 return simulations.start(state, config, viewer.actor, document).id, {}
-        except app_errors.Conflict as error:
+        except WebError as error:  # shown() turns the use cases' errors into WebError, keeping their code
             if error.code == "scenario_exists":
                 return None, {"name": words(lang, "err_scenario_exists")}
-            return None, {"name": error.message}
-        except WebError as error:
             return None, {"general": "; ".join([error.message, *error.details])}
 
     job_id, failed = await run_in_threadpool(run)

@@ -733,6 +733,12 @@ FIELDS: dict[str, tuple[str, str]] = {
     "file": ("文件", "file"),
     "files": ("文件", "files"),
     "body": ("提交的内容", "body"),
+    # the disclosure records' fields (service/web/disclosure.py; the CSV's Chinese headers)
+    "department_id": ("部门编码", "department id"),
+    "budget_approved_on": ("预算批复日期", "budget approved on"),
+    "targets_disclosed_on": ("绩效目标公开日期", "targets disclosed on"),
+    "report_formed_on": ("自评报告形成日期", "report formed on"),
+    "report_disclosed_on": ("自评报告公开日期", "report disclosed on"),
 }
 VALUE_WORDS: dict[str, tuple[str, str]] = {"true": ("是", "yes"), "false": ("否", "no"), "—": ("—", "—")}
 

@@ -166,7 +166,14 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     with server.api("compiler") as api:
         result = api.post("/v1/recommendations", json={"dataset_id": dataset_id}).json()
     assert result["ruleset"]["revision"] == second
-    cut = [line for line in result["lines"] if "grade-middling" in [e["rule"] for e in line["explanations"]]]
+    def middling(line: dict[str, Any], outcome: str) -> bool:
+        return any(e["rule"] == "grade-middling" and e.get("outcome") == outcome for e in line["explanations"])
+
+    # protected spending (protect-essential) is waived from the cut: its request stands
+    waived = [line for line in result["lines"] if middling(line, "waived")]
+    for line in waived:
+        assert Decimal(line["after_policies"]) == Decimal(line["requested"]), line["project_id"]
+    cut = [line for line in result["lines"] if middling(line, "applied") and line not in waived]
     assert cut
     for line in cut:
         expected = (Decimal(line["requested"]) * Decimal("0.85")).quantize(Decimal("0.01"))
