@@ -642,6 +642,8 @@ T: dict[str, tuple[str, str]] = {
     "draft_not_reproduced": ("复核重算不一致：", "Does not reproduce:"),
     "draft_no_drafts": ("还没有编制方案。", "No drafts yet."),
     "draft_created_by": ("编制人", "Made by"),
+    "draft_submitted_by": ("提交人", "Submitted by"),
+    "draft_approved_by": ("审核人", "Approved by"),
     "draft_open": ("打开", "Open"),
     "draft_yuan": ("元", " yuan"),
     "draft_saved": ("已保存。", "Saved."),
