@@ -135,7 +135,8 @@ def test_every_page_admits_the_api_roles_only(app: FastAPI, users: dict[str, str
             html = response.text
             assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
             assert not re.search(r'(src|href)="(https?:)?//', html), "external asset"
-        if path in ("/ui/recommend", "/ui/audit", "/ui/simulations", "/ui/drafts"):  # the menu shows only what the role may open
+        # the menu shows only what the role may open
+        if path in ("/ui/recommend", "/ui/audit", "/ui/simulations", "/ui/drafts"):
             assert (f'href="{path}"' in home.text) == (role in allowed), (path, role)
 
 
