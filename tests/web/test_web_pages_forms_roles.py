@@ -183,3 +183,24 @@ def test_a_what_if_becomes_a_scenario_file(specs: dict[str, dict[str, Parameter]
     assert scenario.sweeps[0].on == "what-if" and len(scenario.sweeps[0].points()) == 5
     text = whatifs.as_yaml(document)
     assert "dataset_id: d" in text and "Decimal" not in text
+
+
+def test_the_what_if_form_reads_the_kinds_boxes(app: FastAPI, started: Any) -> None:  # noqa: F811
+    """In the what-if form too, the protected kinds are boxes: unticked ones leave the list, an untouched
+    list is no change, and a kind that is not offered is a problem at its field."""
+    from starlette.datastructures import FormData
+
+    from service.app import ruleset_forms
+    from service.web.analyst import parse_form
+
+    view = ruleset_forms.form_of(app.state.budget_rules.db, "wuding-county", A)
+    key = "p:protect-essential:categories"
+    on = [(f"on:{p.id}", "1") for p in view.policies if p.enabled]
+    base = [*on, ("name", "kinds"), ("title", "保障类别"), ("dataset", "d")]
+    what, problems = parse_form(FormData([*base, (key, ""), (key, "wages"), (key, "statutory")]), view, "zh")
+    assert what.params == {"protect-essential": {"categories": ["wages", "statutory"]}} and key not in problems
+    every = [(key, c) for c in ("", "basic_livelihood", "wages", "operations", "statutory", "matching")]
+    what, problems = parse_form(FormData([*base, *every]), view, "zh")
+    assert "protect-essential" not in what.params and key not in problems
+    _, problems = parse_form(FormData([*base, (key, ""), (key, "bonuses")]), view, "zh")
+    assert problems[key] == "请从所列选项中选择"
