@@ -167,6 +167,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     with server.api("compiler") as api:
         result = api.post("/v1/recommendations", json={"dataset_id": dataset_id}).json()
     assert result["ruleset"]["revision"] == second
+
     def middling(line: dict[str, Any], outcome: str) -> bool:
         return any(e["rule"] == "grade-middling" and e.get("outcome") == outcome for e in line["explanations"])
 
