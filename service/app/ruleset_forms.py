@@ -69,6 +69,12 @@ UNITS: dict[str, tuple[str, str]] = {"rate": ("%", "%"), "score": ("分", "point
 CHOICES: dict[str, tuple[str, str]] = {
     "exclude": ("不予纳入", "exclude the line"),
     "flag": ("仅加标记", "flag only"),
+    # the protected kinds of spending (GLOSSARY.md), a choice_list of protect-essential
+    "basic_livelihood": ("保基本民生", "basic livelihood"),
+    "wages": ("保工资", "wages"),
+    "operations": ("保运转", "operations"),
+    "statutory": ("法定支出", "statutory"),
+    "matching": ("上级配套", "matching"),
 }
 
 
@@ -100,6 +106,8 @@ def shown_value(spec: Parameter, value: Any) -> str:
         return ""
     if spec.type in ("choice", "integer"):
         return str(value)
+    if spec.type == "choice_list":  # the chosen codes in the order of the choices (the form's checkboxes)
+        return ",".join(c for c in spec.choices or [] if c in value)
     if spec.type == "boolean":
         return "true" if value else "false"
     number = Decimal(str(value))
@@ -117,6 +125,9 @@ def worded(spec: Parameter, name: str, value: Any, lang: str) -> str:
     i = 1 if lang == "en" else 0
     if spec.type == "choice":
         return CHOICES.get(str(value), (str(value), str(value)))[i]
+    if spec.type == "choice_list":
+        chosen = [CHOICES.get(str(c), (str(c), str(c)))[i] for c in value]
+        return ("、", ", ")[i].join(chosen) if chosen else ("（无）", "(none)")[i]
     if spec.type == "boolean":
         return ("是", "yes")[i] if value else ("否", "no")[i]
     unit = unit_of(name, spec)[i]
@@ -134,6 +145,8 @@ def worded(spec: Parameter, name: str, value: Any, lang: str) -> str:
 
 def parse_shown(spec: Parameter, text: str) -> Any:
     """What a person typed in the form (percent for rates, separators allowed) in the parameter's own terms."""
+    if spec.type == "choice_list":  # the checked boxes, joined with commas
+        return [part.strip() for part in text.split(",") if part.strip()]
     text = text.strip().replace(",", "").replace("，", "").removesuffix("%").removesuffix("元").removesuffix("分")
     if spec.type == "choice":
         return text
@@ -157,6 +170,8 @@ def _stored(spec: Parameter, value: Any) -> Any:
     """A checked value as the ruleset file keeps it: numbers that are not whole as text (never a float)."""
     if spec.type in ("choice", "boolean", "integer"):
         return value
+    if spec.type == "choice_list":
+        return list(value)
     return _plain(Decimal(str(value))) if spec.type != "money" else f"{Decimal(str(value)):.2f}"
 
 

@@ -24,10 +24,10 @@ from service.app import errors as app_errors
 from service.app import ruleset_forms as forms
 from service.app import simulations, whatifs
 from service.domain.policy import check_parameter_value
-from service.web import pages_i18n
+from service.web import i18n
 from service.web.charts_svg import Series, line_chart
 from service.web.i18n import translate
-from service.web.maintainer import app_shown, default_base, read_form, redirect, text
+from service.web.maintainer import app_shown, checked_boxes, default_base, read_form, redirect, text
 from service.web.routes import UUID, render, shown
 from service.web.session import SIMULATION_READERS, SIMULATION_RUNNERS, WebError, lang_of, need, state_of
 from service.web.views import project_rulesets
@@ -40,7 +40,7 @@ TOP_LINES = 20
 
 
 def words(lang: str, key: str) -> str:
-    pair = pages_i18n.WORDS[key]
+    pair = i18n.T[key]
     return pair[1] if lang == "en" else pair[0]
 
 
@@ -103,13 +103,23 @@ def parse_form(form: Any, view: forms.RulesetForm, lang: str) -> tuple[whatifs.W
             disable.append(p.id)
         for f in p.params:
             key = f"p:{p.id}:{f.name}"
-            raw = text(form, key)
-            if not raw or raw == f.shown:
-                continue
+            if f.type == "choice_list":
+                if form.get(key) is None:  # not sent: unchanged
+                    continue
+                raw = checked_boxes(form, key)
+                if raw == f.shown:
+                    continue
+            else:
+                raw = text(form, key)
+                if not raw or raw == f.shown:
+                    continue
             try:
                 value = forms.parse_shown(f.spec, raw)
                 checked = check_parameter_value(f.spec, value)
             except ValueError:
+                if f.type in ("choice", "choice_list"):
+                    problems[key] = words(lang, "err_choice")
+                    continue
                 low = f.low if f.low is not None else "…"
                 high = f.high if f.high is not None else "…"
                 limits = f"{low}–{high}{f.unit[1 if lang == 'en' else 0]}"
@@ -117,7 +127,7 @@ def parse_form(form: Any, view: forms.RulesetForm, lang: str) -> tuple[whatifs.W
                 continue
             if checked != f.value:
                 params.setdefault(p.id, {})[f.name] = (
-                    value if f.type in ("integer", "choice", "boolean") else str(value)
+                    value if f.type in ("integer", "choice", "choice_list", "boolean") else str(value)
                 )
 
     def number(key: str, low: Decimal, high: Decimal) -> Decimal | None:
@@ -293,6 +303,9 @@ async def whatif_submit(request: Request) -> Response:
     values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
     for p in view.policies:
         values[f"on:{p.id}"] = "1" if form.get(f"on:{p.id}") is not None else ""
+        for f in p.params:
+            if f.type == "choice_list" and form.get(f"p:{p.id}:{f.name}") is not None:
+                values[f"p:{p.id}:{f.name}"] = checked_boxes(form, f"p:{p.id}:{f.name}")
     action = text(form, "action")
     if not problems:
         readable = {
@@ -324,11 +337,9 @@ async def whatif_submit(request: Request) -> Response:
                     )
                     return None, {}
                 return simulations.start(state, config, viewer.actor, document).id, {}
-        except app_errors.Conflict as error:
+        except WebError as error:  # shown() turns the use cases' errors into WebError, keeping their code
             if error.code == "scenario_exists":
                 return None, {"name": words(lang, "err_scenario_exists")}
-            return None, {"name": error.message}
-        except WebError as error:
             return None, {"general": "; ".join([error.message, *error.details])}
 
     job_id, failed = await run_in_threadpool(run)

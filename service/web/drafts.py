@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.app import draft_exports, drafts
 from service.app import errors as app_errors
+from service.web import i18n
 from service.web.exports import _download as download
 from service.web.routes import render, shown
 from service.web.session import Viewer, WebError, check_csrf, lang_of, need, state_of
@@ -40,117 +41,18 @@ _STATUS: dict[type[app_errors.AppError], int] = {
     app_errors.TooLarge: 413,
 }
 
-WORDS: dict[str, tuple[str, str]] = {
-    "drafts": ("编制方案", "Budget drafts"),
-    "draft": ("编制方案", "Budget draft"),
-    "new_draft": ("新建编制方案", "New budget draft"),
-    "new_draft_help": (
-        "由一次已记录的测算结果（建议方案）生成编制方案；人工调整须说明原因，建议数本身不会改变。",
-        "A draft is made from one recorded recommendation; every adjustment needs a reason, and the "
-        "recommendation itself never changes.",
-    ),
-    "decision_id": ("测算结果编号", "Recommendation id"),
-    "name": ("方案名称", "Name"),
-    "name_example": ("例如：2021年年初预算 第一稿", "e.g. 2021 budget, first draft"),
-    "create": ("生成编制方案", "Create the draft"),
-    "version": ("版本", "Version"),
-    "state": ("状态", "State"),
-    "state_editing": ("编制中", "editing"),
-    "state_submitted": ("待审核", "submitted"),
-    "state_returned": ("已退回", "returned"),
-    "state_final": ("定稿", "final"),
-    "recommended_total": ("建议数合计", "Recommended total"),
-    "final_total": ("定稿数合计", "Final total"),
-    "envelope": ("财力可安排数", "Envelope"),
-    "over_envelope": ("超出财力可安排数", "Over the envelope by"),
-    "lines": ("项目明细", "Lines"),
-    "project": ("项目", "Project"),
-    "department": ("部门", "Department"),
-    "status": ("建议状态", "Recommendation status"),
-    "recommended": ("建议数（元）", "Recommended (yuan)"),
-    "final": ("定稿数（元）", "Final (yuan)"),
-    "difference": ("差额（元）", "Difference (yuan)"),
-    "reason": ("调整原因", "Reason"),
-    "reason_required": ("调整原因（必填）", "Reason (required)"),
-    "adjusted_by": ("调整人", "Adjusted by"),
-    "adjusted_at": ("调整时间", "Adjusted at"),
-    "adjust": ("人工调整", "Adjust"),
-    "amount": ("调整后金额（元）", "Final amount (yuan)"),
-    "policies": ("建议依据的政策", "Policies behind the recommendation"),
-    "deviations": ("偏离建议清单", "Deviation report"),
-    "no_deviations": ("定稿数与建议数一致，没有偏离。", "Every final amount equals the recommendation."),
-    "up": ("调增", "Up"),
-    "down": ("调减", "Down"),
-    "net": ("净额", "Net"),
-    "count": ("项数", "Lines"),
-    "by_department": ("按部门", "By department"),
-    "actions": ("操作", "Actions"),
-    "submit": ("提交审核", "Submit for approval"),
-    "approve": ("审核通过（定稿）", "Approve (final)"),
-    "return": ("退回", "Return"),
-    "comment": ("审核意见", "Comment"),
-    "comment_required": ("退回意见（必填）", "Why it is returned (required)"),
-    "new_version": ("生成新版本", "Make a new version"),
-    "new_version_help": (
-        "定稿不可修改；如需调整，请生成新版本（带入本版的人工调整）。",
-        "A final draft cannot change; make a new version (it carries this version's adjustments).",
-    ),
-    "maker_checker": (
-        "审核人员须与编制、调整、提交该方案的人员不同。",
-        "The approver must be a different person from whoever made, adjusted or submitted the draft.",
-    ),
-    "history": ("操作记录", "History"),
-    "action": ("操作", "Action"),
-    "by": ("操作人", "By"),
-    "time": ("时间", "Time"),
-    "ev_draft-create": ("生成", "created"),
-    "ev_draft-adjust": ("人工调整", "adjusted"),
-    "ev_draft-submit": ("提交审核", "submitted"),
-    "ev_draft-return": ("退回", "returned"),
-    "ev_draft-approve": ("审核通过", "approved"),
-    "compare": ("比较", "Compare"),
-    "compare_help": (
-        "比较两个编制方案的定稿数，或两次测算结果的建议数：列出不同的项目和合计。",
-        "Compare two drafts' final amounts, or two recommendations: the lines and totals that differ.",
-    ),
-    "compare_drafts": ("两个编制方案", "Two drafts"),
-    "compare_recommendations": ("两次测算结果", "Two recommendations"),
-    "a": ("甲", "A"),
-    "b": ("乙", "B"),
-    "same": ("两者一致。", "They are the same."),
-    "replay": ("复核重算", "Replay"),
-    "reproduced": ("可由审计链复核重算，数字一致。", "Reproduced from the audit trail: the figures match."),
-    "not_reproduced": ("复核重算不一致：", "Does not reproduce:"),
-    "no_drafts": ("还没有编制方案。", "No drafts yet."),
-    "created_by": ("编制人", "Made by"),
-    "open": ("打开", "Open"),
-    "yuan": ("元", " yuan"),
-    "s_funded": ("全额安排", "funded"),
-    "s_reduced": ("核减", "reduced"),
-    "s_excluded": ("不予纳入", "excluded"),
-    "s_cancelled": ("取消", "cancelled"),
-    "saved": ("已保存。", "Saved."),
-    "downloads": ("下载", "Downloads"),
-    "download_xlsx": ("下载编制方案（Excel）", "Download the draft (Excel)"),
-    "download_pdf": ("下载编制说明（PDF）", "Download the budget document (PDF)"),
-    "unit": ("金额单位", "Unit"),
-    "downloads_help": (
-        "文件中注明哪些是规则测算的建议数、哪些是编制方案的定稿数，以及方案是否已定稿；"
-        "偏离建议清单在 Excel 的“偏离建议”工作表和编制说明的“偏离建议情况”部分。",
-        "The files say which figures are the recommendation and which the final amounts, and whether the "
-        "draft is final; the deviation report is sheet 偏离建议 in Excel and the 偏离建议情况 section of the PDF.",
-    ),
-}
-
 
 def _words(request: Request) -> Any:
+    """The pages' words from the one catalogue (service/web/i18n.py): ``draft_<word>`` where the draft pages
+    say it their own way, else the shared word; line statuses and history steps as everywhere else."""
     lang = lang_of(request)
 
     def w(key: str) -> str:
-        pair = WORDS.get(key)
-        if pair is None:
-            return key
-        return pair[1] if lang == "en" else pair[0]
+        if key.startswith("s_"):
+            return i18n.term("status", key[2:], lang)
+        if key.startswith("ev_"):
+            return i18n.action_label(lang, key[3:])
+        return i18n.translate(lang, f"draft_{key}" if f"draft_{key}" in i18n.T else key)
 
     return w
 

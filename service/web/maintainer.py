@@ -26,7 +26,7 @@ from service.app import ruleset_forms as forms
 from service.app import rulesets
 from service.domain.policy import check_parameter_value
 from service.storage.db import as_utc
-from service.web import pages_i18n
+from service.web import i18n
 from service.web.routes import REVISION, RULESET_ID, env, render, shown
 from service.web.session import (
     APPROVERS,
@@ -121,9 +121,9 @@ def default_base(request: Request, ruleset_id: str) -> str:
 
 def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, str | None]:
     """The typed value in the parameter's terms, or a message in the reader's language (limits as checked)."""
-    words = pages_i18n.WORDS
+    words = i18n.T
     i = 1 if lang == "en" else 0
-    if not raw and field.type != "boolean":
+    if not raw and field.type not in ("boolean", "choice_list"):
         return None, words["err_required"][i]
     try:
         value = forms.parse_shown(field.spec, raw)
@@ -135,6 +135,8 @@ def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, st
         unit = field.unit[i]
         if field.type == "money" and isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
             return None, words["err_fen"][i]
+        if field.type in ("choice", "choice_list"):
+            return None, words["err_choice"][i]
         low = field.low if field.low is not None else "…"
         high = field.high if field.high is not None else "…"
         return (
@@ -144,6 +146,12 @@ def field_problem(lang: str, field: forms.ParamField, raw: str) -> tuple[Any, st
             else f"{words['err_range'][i]} ({low}–{high} {unit})",
         )
     return value, None
+
+
+def checked_boxes(form: Any, key: str) -> str:
+    """A choice list's checked boxes as the form shows them (codes joined with commas); the hidden empty
+    field under the same name says the list was sent even when nothing is checked."""
+    return ",".join(v.strip() for v in form.getlist(key) if isinstance(v, str) and v.strip())
 
 
 def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
@@ -161,7 +169,7 @@ def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, 
             key = f"p:{policy.id}:{field.name}"
             if form.get(key) is None:  # not sent: unchanged (an empty field is a problem)
                 continue
-            raw = text(form, key)
+            raw = checked_boxes(form, key) if field.type == "choice_list" else text(form, key)
             typed[key] = raw
             if raw == field.shown:
                 continue
@@ -169,7 +177,9 @@ def form_body(lang: str, form: Any, view: forms.RulesetForm) -> tuple[dict[str, 
             if problem is not None:
                 problems[key] = problem
             else:
-                parameters.setdefault(policy.id, {})[field.name] = str(value) if not isinstance(value, bool) else value
+                parameters.setdefault(policy.id, {})[field.name] = (
+                    value if isinstance(value, bool | list) else str(value)
+                )
     return (
         {"base": view.base, "parameters": parameters, "enabled": enabled, "reason": text(form, "reason")},
         problems,
@@ -189,7 +199,7 @@ def render_form(
 ) -> HTMLResponse:
     i = 1 if lang_of(request) == "en" else 0
     sep = ": " if i else "："
-    labels = {"reason": pages_i18n.WORDS["why_made"][i]}
+    labels = {"reason": i18n.T["why_made"][i]}
     for p in view.policies:
         labels[f"on:{p.id}"] = p.title[i]
         for f in p.params:
@@ -242,7 +252,7 @@ async def edit_submit(request: Request, ruleset_id: str) -> Response:
     body, problems, typed = form_body(lang, form, view)
     i = 1 if lang == "en" else 0
     if not body["reason"]:
-        problems["reason"] = pages_i18n.WORDS["err_required"][i]
+        problems["reason"] = i18n.T["err_required"][i]
     if problems:
         return render_form(request, view, status=422, problems=problems, typed=typed, reason=body["reason"])
     propose = text(form, "submit") != "draft"
@@ -261,13 +271,13 @@ async def edit_submit(request: Request, ruleset_id: str) -> Response:
                 if key is not None:
                     placed[key] = p.message
                 elif p.loc == ("parameters",) and p.message.startswith("nothing changes"):
-                    general.append(pages_i18n.WORDS["err_nothing"][i])
+                    general.append(i18n.T["err_nothing"][i])
                 else:
                     general.append(f"{'.'.join(str(x) for x in p.loc)}: {p.message}" if p.loc else p.message)
             return None, placed, general
         except app_errors.Conflict as error:
             if error.code == "revision_exists":
-                return None, {}, [f"{pages_i18n.WORDS['err_exists'][i]}: {error.message}"]
+                return None, {}, [f"{i18n.T['err_exists'][i]}: {error.message}"]
             raise
 
     row, placed, general = await run_in_threadpool(lambda: app_shown(run))

@@ -45,6 +45,7 @@ from service.web.session import (
     COMPILER,
     DATASET_READERS,
     DECISION_READERS,
+    DRAFT_READERS,
     IMPACT_PREVIEWERS,
     LANG_COOKIE,
     MAINTAINERS,
@@ -124,6 +125,8 @@ def _nav(viewer: Viewer | None) -> list[tuple[str, str]]:
         items.append(("/ui/disclosure", "disclosure"))  # issue 15 (service/web/disclosure.py)
     if viewer.may(DECISION_READERS):
         items.append(("/ui/decisions", "decisions"))
+    if viewer.may(DRAFT_READERS):
+        items.append(("/ui/drafts", "drafts"))  # budget drafts (service/web/drafts.py)
     if viewer.may(AUDITORS):
         items.append(("/ui/audit", "audit"))
     if viewer.may(RULESET_READERS):

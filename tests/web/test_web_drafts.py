@@ -5,7 +5,6 @@ same person approving, a final draft) and the roles and CSRF checks of every POS
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.app.tokens import create_token
 from service.settings import Settings
+from tests.web.signin import browser, change_role, csrf_of, new_token, new_user
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "wuding-county-2021.json"
@@ -37,23 +36,6 @@ def started(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def token(app: FastAPI, role: str, name: str | None = None) -> str:
-    with app.state.budget_rules.db.transaction() as session:
-        return create_token(session, name or f"{role}-{uuid.uuid4().hex[:6]}", role, secret=SECRET)
-
-
-def browser(app: FastAPI, tok: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    assert client.post("/ui/login", data={"token": tok, "next": "/ui/"}).status_code == 303
-    return client
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, "no CSRF field on the page"
-    return match.group(1)
-
-
 @pytest.fixture(scope="module")
 def decision(app: FastAPI, started: TestClient) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(DEMO.read_text(encoding="utf-8"))
@@ -61,9 +43,8 @@ def decision(app: FastAPI, started: TestClient) -> dict[str, Any]:
     kept = {d["department_id"] for d in data["departments"]}
     data["projects"] = [p for p in data["projects"] if p["department_id"] in kept]
     data["envelope"] = "3000000.00"
-    response = started.post(
-        "/v1/recommendations", json=data, headers={"Authorization": f"Bearer {token(app, 'compiler')}"}
-    )
+    compiler = new_token(app, new_user(app, "compiler"), "compiler")
+    response = started.post("/v1/recommendations", json=data, headers={"Authorization": f"Bearer {compiler}"})
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -81,7 +62,7 @@ def _new_draft(client: TestClient, decision_id: str) -> str:
 
 def test_draft_to_final_through_the_pages(app: FastAPI, started: TestClient, decision: dict[str, Any]) -> None:
     person = f"Chen.Jing-{uuid.uuid4().hex[:6]}"
-    compiler = browser(app, token(app, "compiler", person))
+    compiler = browser(app, new_user(app, "compiler", person))
     draft_id = _new_draft(compiler, decision["decision_id"])
     page = compiler.get(f"/ui/drafts/{draft_id}")
     assert page.status_code == 200 and "编制中" in page.text and "定稿数合计" in page.text
@@ -114,13 +95,16 @@ def test_draft_to_final_through_the_pages(app: FastAPI, started: TestClient, dec
     assert "偏离建议清单" in page.text and "压减100元" in page.text and "-100.00" in page.text
     assert compiler.post(f"/ui/drafts/{draft_id}/submit", data={"csrf": csrf}).status_code == 303
 
-    same = browser(app, token(app, "approver", person.swapcase()))
+    # the same person, now an approver (signing in with the name in other case): still refused
+    change_role(app, person, "approver")
+    same = browser(app, person.swapcase())
     shown = same.get(f"/ui/drafts/{draft_id}")
     assert 'id="do-approve"' in shown.text  # the form is there; the person rule is checked on POST
     refused = same.post(f"/ui/drafts/{draft_id}/approve", data={"csrf": csrf_of(shown.text)})
     assert refused.status_code == 403 and "审核人员不能审核自己" in refused.text
+    change_role(app, person, "compiler")
 
-    approver = browser(app, token(app, "approver"))
+    approver = browser(app, new_user(app, "approver"))
     assert compiler.post(f"/ui/drafts/{draft_id}/approve", data={"csrf": csrf}).status_code == 403  # role
     approver_csrf = csrf_of(approver.get(f"/ui/drafts/{draft_id}").text)
     done = approver.post(f"/ui/drafts/{draft_id}/approve", data={"csrf": approver_csrf, "comment": "同意"})
@@ -140,9 +124,9 @@ def test_draft_to_final_through_the_pages(app: FastAPI, started: TestClient, dec
 
 
 def test_roles_and_language(app: FastAPI, started: TestClient, decision: dict[str, Any]) -> None:
-    analyst = browser(app, token(app, "analyst"))
+    analyst = browser(app, new_user(app, "analyst"))
     assert analyst.get("/ui/drafts").status_code == 403
-    auditor = browser(app, token(app, "auditor"))
+    auditor = browser(app, new_user(app, "auditor"))
     listing = auditor.get("/ui/drafts")
     assert listing.status_code == 200 and "新建编制方案" not in listing.text
     assert (
@@ -153,6 +137,6 @@ def test_roles_and_language(app: FastAPI, started: TestClient, decision: dict[st
     assert "Budget drafts" in english.text
     anonymous = TestClient(app, follow_redirects=False).get("/ui/drafts")
     assert anonymous.status_code == 303 and "/ui/login" in anonymous.headers["location"]
-    compiler = browser(app, token(app, "compiler"))
+    compiler = browser(app, new_user(app, "compiler"))
     assert compiler.get(f"/ui/drafts/{uuid.uuid4()}").status_code == 404
     assert compiler.get("/ui/drafts/not-an-id").status_code == 404

@@ -16,6 +16,7 @@ from typing import Any
 from tests.web.test_web_browser import (  # noqa: F401 (fixtures)
     Server,
     browser,
+    leaked_codes,
     open_page,
     server,
     sign_in,
@@ -33,7 +34,7 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     line = next(ln for ln in decision["lines"] if Decimal(ln["recommended"]) > 1000)
 
     w = open_page(browser, server)
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     w.page.goto(f"{w.base}/ui/drafts")
     w.page.fill("#decision_id", decision["decision_id"])
     w.page.fill("#name", "2021年年初预算 第一稿")
@@ -51,6 +52,7 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     assert "项目进度滞后" in w.page.inner_text("#deviation-table")
     assert "-1,000.00" in w.page.inner_text("#deviation-table")
     w.check()
+    assert leaked_codes(w.page.inner_text("body")) == []  # no English code in Chinese mode
     w.page.evaluate("window.scrollTo(0, 0)")
     w.shot("15-draft-editing")
     w.page.click("#do-submit")
@@ -59,7 +61,7 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     w.check()
 
     checker = open_page(browser, server)
-    sign_in(checker, server.tokens["approver"])
+    sign_in(checker, "approver")
     checker.page.goto(draft_url)
     checker.page.fill("#approve-comment", "同意")
     checker.page.click("#do-approve")
@@ -68,10 +70,14 @@ def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> No
     assert checker.page.locator(".adjust-form").count() == 0
     assert "可由审计链复核重算" in checker.page.inner_text("#replay")
     checker.check()
+    assert leaked_codes(checker.page.inner_text("body")) == []
     checker.shot("16-draft-final")
+    checker.page.click("nav >> text=编制方案")  # the top navigation leads to the drafts
+    checker.page.wait_for_url("**/ui/drafts")
+    assert leaked_codes(checker.page.inner_text("body")) == []
 
     narrow = open_page(browser, server, width=390, height=844)
-    sign_in(narrow, server.tokens["approver"])
+    sign_in(narrow, "approver")
     narrow.page.goto(draft_url)
     narrow.check()
     narrow.shot("17-draft-390px")

@@ -14,16 +14,17 @@ from openpyxl import load_workbook
 
 from service.app import decisions
 from service.cli import run_recommendation
-from tests.web.test_web_pages import app, browser, decision_id, started, tokens  # noqa: F401 - fixtures
+from tests.web.signin import browser
+from tests.web.test_web_pages import app, decision_id, started, users  # noqa: F401 - fixtures
 
 
 def test_export_xlsx_is_chinese_and_reads_back(
     app: FastAPI,  # noqa: F811
-    tokens: dict[str, str],  # noqa: F811
+    users: dict[str, str],  # noqa: F811
     decision_id: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    compiler = browser(app, tokens["compiler"])
+    compiler = browser(app, users["compiler"])
     download = compiler.get(f"/ui/decisions/{decision_id}/export.xlsx?unit=万元")
     assert download.status_code == 200
     assert download.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
@@ -39,25 +40,25 @@ def test_export_xlsx_is_chinese_and_reads_back(
 
 def test_downloads_check_the_role_first(
     app: FastAPI,  # noqa: F811
-    tokens: dict[str, str],  # noqa: F811
+    users: dict[str, str],  # noqa: F811
     decision_id: str,  # noqa: F811
 ) -> None:
     assert browser(app).get(f"/ui/decisions/{decision_id}/budget.pdf").status_code in (303, 401)
-    analyst = browser(app, tokens["analyst"])
+    analyst = browser(app, users["analyst"])
     assert analyst.get(f"/ui/decisions/{decision_id}/budget.pdf").status_code == 403
     assert analyst.get(f"/ui/decisions/{decision_id}/export.xlsx").status_code == 403
-    compiler = browser(app, tokens["compiler"])
+    compiler = browser(app, users["compiler"])
     assert compiler.get(f"/ui/decisions/{decision_id}/export.xlsx?unit=斤").status_code == 404
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed (python3 dev.py report-tools)")
 def test_budget_pdf_download(
     app: FastAPI,  # noqa: F811
-    tokens: dict[str, str],  # noqa: F811
+    users: dict[str, str],  # noqa: F811
     decision_id: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    auditor = browser(app, tokens["auditor"])
+    auditor = browser(app, users["auditor"])
     download = auditor.get(f"/ui/decisions/{decision_id}/budget.pdf")
     assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
     pdf = tmp_path / "编制说明.pdf"
@@ -68,12 +69,12 @@ def test_budget_pdf_download(
 
 def test_import_template_download(
     app: FastAPI,  # noqa: F811
-    tokens: dict[str, str],  # noqa: F811
+    users: dict[str, str],  # noqa: F811
 ) -> None:
-    compiler = browser(app, tokens["compiler"])
+    compiler = browser(app, users["compiler"])
     download = compiler.get("/ui/template.xlsx?unit=万元")
     assert download.status_code == 200
     book = load_workbook(io.BytesIO(download.content))
     assert book.sheetnames == ["说明", "参数", "部门", "项目"]
     assert book["项目"]["E1"].value == "申报数（万元）"
-    assert browser(app, tokens["auditor"]).get("/ui/template.xlsx").status_code == 403
+    assert browser(app, users["auditor"]).get("/ui/template.xlsx").status_code == 403

@@ -19,13 +19,12 @@ from fastapi.testclient import TestClient
 from service.api import create_app
 from service.app import accounts, roles
 from service.app.roles import ROLES
-from service.app.tokens import create_token
 from service.settings import Settings
+from tests.web.signin import PASSWORD, browser, csrf_of, new_token, new_user
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "wuding-county-2021.json"
 SECRET = "web-pages-test-secret"
-PASSWORD = "web pages password"
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +39,6 @@ def started(app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def new_user(app: FastAPI, role: str, name: str | None = None) -> str:
-    name = name or f"{role}-{uuid.uuid4().hex[:6]}"
-    with app.state.budget_rules.db.transaction() as session:
-        accounts.create_user(session, SECRET, accounts.CONSOLE, name, role, PASSWORD)
-    return name
-
-
-def new_token(app: FastAPI, user: str, role: str) -> str:
-    """An API token belonging to ``user`` (for the API calls a test makes beside the pages)."""
-    with app.state.budget_rules.db.transaction() as session:
-        return create_token(session, f"{user}-api-{uuid.uuid4().hex[:4]}", role, secret=SECRET, user=user)
-
-
 @pytest.fixture(scope="module")
 def users(app: FastAPI, started: TestClient) -> dict[str, str]:
     return {role: new_user(app, role) for role in ROLES}
@@ -61,23 +47,6 @@ def users(app: FastAPI, started: TestClient) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def tokens(app: FastAPI, users: dict[str, str]) -> dict[str, str]:
     return {role: new_token(app, users[role], role) for role in ROLES}
-
-
-def browser(app: FastAPI, user: str | None = None) -> TestClient:
-    """A client of its own (its own cookie jar), signed in as ``user`` with the sign-in form."""
-    client = TestClient(app, follow_redirects=False)
-    if user:
-        csrf = csrf_of(client.get("/ui/login").text)
-        data = {"username": user, "password": PASSWORD, "next": "/ui/", "csrf": csrf}
-        response = client.post("/ui/login", data=data)
-        assert response.status_code == 303, response.text
-    return client
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, "no CSRF field on the page"
-    return match.group(1)
 
 
 def small_request(departments: int = 3) -> dict[str, Any]:
@@ -147,6 +116,7 @@ PAGES = {
     "/ui/rulesets": set(roles.RULESET_READERS),
     "/ui/rulesets/wuding-county": set(roles.RULESET_READERS),
     "/ui/simulations": set(roles.SIMULATION_READERS),
+    "/ui/drafts": set(roles.DRAFT_READERS),
 }
 
 
@@ -165,7 +135,8 @@ def test_every_page_admits_the_api_roles_only(app: FastAPI, users: dict[str, str
             html = response.text
             assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
             assert not re.search(r'(src|href)="(https?:)?//', html), "external asset"
-        if path in ("/ui/recommend", "/ui/audit", "/ui/simulations"):  # the menu shows only what the role may open
+        # the menu shows only what the role may open
+        if path in ("/ui/recommend", "/ui/audit", "/ui/simulations", "/ui/drafts"):
             assert (f'href="{path}"' in home.text) == (role in allowed), (path, role)
 
 

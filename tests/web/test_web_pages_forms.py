@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_web_browser import Server, browser, open_page, server, sign_in, small_request  # noqa: F401
+from test_web_browser import (  # noqa: F401
+    Server,
+    browser,
+    leaked_codes,
+    open_page,
+    server,
+    sign_in,
+    small_request,
+)
 
 REVIEW_WIDTH = 390
 
@@ -45,7 +53,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 ) -> None:
     # the maintainer opens the form from the ruleset's page
     maker = open_page(browser, server)
-    sign_in(maker, server.tokens["maintainer"])
+    sign_in(maker, "maintainer")
     maker.page.goto(f"{server.base}/ui/rulesets/wuding-county")
     maker.page.click("#edit-link")
     maker.page.wait_for_url("**/edit")
@@ -68,6 +76,8 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     maker.page.fill(cut_rate, "15")
     maker.page.uncheck("#f-on-department-tilt")
     maker.page.fill("#f-reason", "压减力度不足，按县政府要求提高到15%")
+    assert leaked_codes(maker.page.inner_text("body")) == []  # no English code in Chinese mode
+    maker.page.locator("#policy-cut-inefficient").scroll_into_view_if_needed()
     maker.shot("21-parameter-form")
     maker.page.click("#do-propose")
     maker.page.wait_for_url("**/review?done=created")
@@ -79,7 +89,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 
     # the approver: reason first, then the diff in business words, then the impact; returns it
     checker = open_page(browser, server)
-    sign_in(checker, server.tokens["approver"])
+    sign_in(checker, "approver")
     review_url = f"{server.base}/ui/rulesets/wuding-county/revisions/{first}/review"
     checker.page.goto(review_url)
     main = checker.page.inner_text("main")
@@ -90,6 +100,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     assert "cut_rate" not in changes and "Decimal" not in main
     assert checker.page.locator("#impact-result").is_visible()
     assert "建议数" in checker.page.inner_text("#impact-totals")
+    assert leaked_codes(checker.page.inner_text("body")) == [] and "request body" not in main
     checker.shot("22-review")
     checker.page.fill("#comment-return", "部门倾斜政策是县里的既定政策，不能停用；压减比例可以提高。")
     checker.page.click("#do-return")
@@ -100,6 +111,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     # the maintainer sees the comment, revises on top of it and proposes again
     maker.page.goto(review_url)
     assert "不能停用" in maker.page.inner_text("#return-comment")
+    assert leaked_codes(maker.page.inner_text("body")) == []
     maker.shot("23-returned")
     maker.page.click("#revise")
     maker.page.wait_for_url(f"**/edit?base={first}")
@@ -130,9 +142,10 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 
     # the history page lists every revision with who and why; it fits a phone
     phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
-    sign_in(phone, server.tokens["approver"])
+    sign_in(phone, "approver")
     phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/history")
     history = phone.page.inner_text("main")
+    assert leaked_codes(phone.page.inner_text("body")) == []
     for words in ("按审核意见恢复部门倾斜", "同意", "2021年度起执行", "退回", "不能停用"):
         assert words in history, words
     fits(phone)
@@ -141,7 +154,7 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     fits(phone)
     phone.shot("25-review-390")
     maker_phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
-    sign_in(maker_phone, server.tokens["maintainer"])
+    sign_in(maker_phone, "maintainer")
     maker_phone.page.goto(f"{server.base}/ui/rulesets/wuding-county/edit")
     assert maker_phone.page.input_value(cut_rate) == "15"  # the form starts from the revision in force
     fits(maker_phone)
@@ -154,7 +167,15 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
     with server.api("compiler") as api:
         result = api.post("/v1/recommendations", json={"dataset_id": dataset_id}).json()
     assert result["ruleset"]["revision"] == second
-    cut = [line for line in result["lines"] if "grade-middling" in [e["rule"] for e in line["explanations"]]]
+
+    def middling(line: dict[str, Any], outcome: str) -> bool:
+        return any(e["rule"] == "grade-middling" and e.get("outcome") == outcome for e in line["explanations"])
+
+    # protected spending (protect-essential) is waived from the cut: its request stands
+    waived = [line for line in result["lines"] if middling(line, "waived")]
+    for line in waived:
+        assert Decimal(line["after_policies"]) == Decimal(line["requested"]), line["project_id"]
+    cut = [line for line in result["lines"] if middling(line, "applied") and line not in waived]
     assert cut
     for line in cut:
         expected = (Decimal(line["requested"]) * Decimal("0.85")).quantize(Decimal("0.01"))
@@ -169,7 +190,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     dataset_id: str,
 ) -> None:
     w = open_page(browser, server)
-    sign_in(w, server.tokens["analyst"])
+    sign_in(w, "analyst")
     w.page.click("nav >> text=政策测算")
     w.page.wait_for_url("**/ui/whatifs")
     w.page.select_option("#w-dataset", dataset_id)
@@ -184,6 +205,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     w.page.fill("#w-p-cut-inefficient-cut_rate", "20")
     w.page.fill("#w-envelope", "-5")
     w.page.fill("#w-shift-evaluation_score", "-5")
+    assert leaked_codes(w.page.inner_text("body")) == []
     w.shot("30-whatif-form")
     w.page.click("#w-save")
     w.page.wait_for_url("**done_saved=cut-20-envelope-5")
@@ -225,7 +247,7 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
     job_url = w.page.url
 
     phone = open_page(browser, server, width=REVIEW_WIDTH, height=844)
-    sign_in(phone, server.tokens["analyst"])
+    sign_in(phone, "analyst")
     phone.page.goto(job_url)
     fits(phone)
     phone.shot("32-whatif-report-390")
@@ -272,7 +294,7 @@ def test_compiler_reviews_disclosures_sees_late_ones_and_exports(
     csv_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     w = open_page(browser, server)
-    sign_in(w, server.tokens["compiler"])
+    sign_in(w, "compiler")
     w.page.click("nav >> text=绩效信息公开审查")
     w.page.set_input_files("#d-file", str(csv_file))
     w.page.fill("#d-year", "2021")
@@ -282,6 +304,7 @@ def test_compiler_reviews_disclosures_sees_late_ones_and_exports(
     assert late.count() >= 1
     first = late.first.inner_text()
     assert "县委办公室" in first and "逾期" in first and "20" in first  # D001 published its targets late
+    assert leaked_codes(w.page.inner_text("body")) == []
     w.shot("40-disclosure")
     with w.page.expect_download() as download:
         w.page.click("#d-export")

@@ -91,6 +91,18 @@
     window.setTimeout(poll, 1000);
   }
 
+  // A field's problem message goes once the person changes that field (the server checks it again on submit),
+  // so a corrected field no longer shows an old "please fill in".
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!field || !field.getAttribute || field.getAttribute("aria-invalid") !== "true") return;
+    field.removeAttribute("aria-invalid");
+    var holder = field.closest(".has-error");
+    var message = (holder || field.parentNode).querySelector(".field-error");
+    if (holder) holder.classList.remove("has-error");
+    if (message) message.hidden = true;
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("table.sortable").forEach(setupResultTable);
     var job = document.getElementById("job");
