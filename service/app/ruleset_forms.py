@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from service import audit
 from service.app.errors import Conflict, InvalidInput, InvalidPolicy, NotFound, Problem
-from service.app.rulesets import makers
+from service.app.rulesets import expect_state, locked_row, makers
 from service.domain.policy import Parameter, Policy, check_parameter_value
 from service.domain.ruleset import RulesetFile, canonical_json
 from service.lifecycle.revisions import CheckedRevision, check_files
@@ -484,48 +484,14 @@ def _record(
 # ------------------------------------------------------------------ review steps (person-based maker-checker)
 
 
-def _locked(session: Session, ruleset_id: str, revision: str) -> RulesetRevisionRow:
-    repository.lock_lifecycle(session)
-    row = repository.get(session, ruleset_id, revision)
-    if row is None:
-        raise NotFound(f"no revision {revision!r} of ruleset {ruleset_id!r}")
-    return row
-
-
-def _expect(row: RulesetRevisionRow, action: str, allowed: tuple[str, ...]) -> None:
-    if row.state not in allowed:
-        raise Conflict(
-            f"revision {row.ruleset_id}@{row.revision} is {row.state}; {action} needs it to be {' or '.join(allowed)}",
-            code="invalid_transition",
-        )
-
-
-def propose(
-    db: Database, secret: str, actor: audit.Actor, ruleset_id: str, revision: str, reason: Any
-) -> RulesetRevisionRow:
-    """draft → proposed (the note keeps the proposing person for maker-checker)."""
-    why = require_text(reason, "reason", "say why (it goes into the audit record)")
-    with db.transaction() as session:
-        row = _locked(session, ruleset_id, revision)
-        _expect(row, "propose", ("draft", "retired"))
-        row.state, row.proposed_by, row.proposed_at = "proposed", actor.name, utc_now()
-        row.approved_by = row.approved_at = None
-        session.add(row)
-        note = pages.note_or_new(session, ruleset_id, revision)
-        note.proposed_person = actor.person
-        session.add(note)
-        _record(session, secret, actor, "ruleset.propose", row, why)
-    return row
-
-
 def return_revision(
     db: Database, secret: str, actor: audit.Actor, ruleset_id: str, revision: str, comment: Any
 ) -> RulesetRevisionRow:
     """proposed → returned (退回) with a comment the maintainer reads; they build a new revision on it."""
     said = require_text(comment, "comment", "say what must change (the maintainer reads it)")
     with db.transaction() as session:
-        row = _locked(session, ruleset_id, revision)
-        _expect(row, "return", ("proposed",))
+        row = locked_row(session, ruleset_id, revision)
+        expect_state(row, "return", ("proposed",))
         note = pages.note_or_new(session, ruleset_id, revision)
         if actor.person in makers(row, note if note.created_person or note.proposed_person else None):
             raise Conflict(

@@ -168,7 +168,7 @@ def install_shipped(db: Database, secret: str, root: Path | None = None) -> list
 # ---------------------------------------------------------------------------------------- transitions
 
 
-def _locked_row(session: Session, ruleset_id: str, revision: str) -> RulesetRevisionRow:
+def locked_row(session: Session, ruleset_id: str, revision: str) -> RulesetRevisionRow:
     repository.lock_lifecycle(session)
     row = repository.get(session, ruleset_id, revision)
     if row is None:
@@ -176,7 +176,7 @@ def _locked_row(session: Session, ruleset_id: str, revision: str) -> RulesetRevi
     return row
 
 
-def _expect(row: RulesetRevisionRow, action: str, allowed: Sequence[str]) -> None:
+def expect_state(row: RulesetRevisionRow, action: str, allowed: Sequence[str]) -> None:
     if row.state not in allowed:
         raise Conflict(
             f"revision {row.ruleset_id}@{row.revision} is {row.state}; {action} needs it to be {' or '.join(allowed)}",
@@ -190,11 +190,14 @@ def propose(
     """draft → proposed, or retired → proposed (the first step of a rollback)."""
     why = _require_reason(reason)
     with db.transaction() as session:
-        row = _locked_row(session, ruleset_id, revision)
-        _expect(row, "propose", ("draft", "retired"))
+        row = locked_row(session, ruleset_id, revision)
+        expect_state(row, "propose", ("draft", "retired"))
         row.state, row.proposed_by, row.proposed_at = "proposed", actor.person, utc_now()
         row.approved_by = row.approved_at = None
         session.add(row)
+        note = pages.note_or_new(session, ruleset_id, revision)  # the proposing person, for maker-checker
+        note.proposed_person = actor.person
+        session.add(note)
         _record(session, secret, actor, "ruleset.propose", row, why)
     return row
 
@@ -219,8 +222,8 @@ def approve(
     """proposed → approved, by someone other than whoever uploaded or proposed it (maker-checker)."""
     why = _require_reason(reason)
     with db.transaction() as session:
-        row = _locked_row(session, ruleset_id, revision)
-        _expect(row, "approve", ("proposed",))
+        row = locked_row(session, ruleset_id, revision)
+        expect_state(row, "approve", ("proposed",))
         # Persons, not token names: "MC-BOB" is mc-bob, and a user's tokens and sessions are that user.
         if actor.person in makers(row, pages.note(session, ruleset_id, revision)):
             raise Conflict(
@@ -256,8 +259,8 @@ def activate(
     """
     why = _require_reason(reason)
     with db.transaction() as session:
-        row = _locked_row(session, ruleset_id, revision)
-        _expect(row, "activate", ("approved",))
+        row = locked_row(session, ruleset_id, revision)
+        expect_state(row, "activate", ("approved",))
         wanted = _year_range(row, years or {})
         others = [o for o in repository.active(session, ruleset_id) if o.revision != revision]
         unknown = sorted(set(replaces) - {o.revision for o in others})
@@ -330,8 +333,8 @@ def retire(
     """Any state but retired → retired (an active revision stops deciding at once, in every worker)."""
     why = _require_reason(reason)
     with db.transaction() as session:
-        row = _locked_row(session, ruleset_id, revision)
-        _expect(row, "retire", ("draft", "proposed", "approved", "active"))
+        row = locked_row(session, ruleset_id, revision)
+        expect_state(row, "retire", ("draft", "proposed", "approved", "active"))
         _retire_row(session, secret, actor, row, why)
     return row
 

@@ -69,30 +69,16 @@ def _errors() -> Iterator[None]:
 @contextmanager
 def _state() -> Iterator[Any]:
     """The service's database (migrated, shipped rulesets installed) and engines, as one worker has them."""
-    from service.app.engines import Engines
-    from service.app.rulesets import install_shipped
-    from service.app.state import AppState
-    from service.settings import Settings
-    from service.storage.db import Database, upgrade_database
+    from service.clistate import service_state
 
-    settings = Settings()
-    upgrade_database(settings.database_url)
-    db = Database(settings.database_url)
-    state = AppState(settings=settings, db=db, engines=Engines(db))
-    try:
-        install_shipped(db, settings.audit_secret)
+    with service_state() as state:
         yield state
-    finally:
-        state.engines.close()
-        db.dispose()
 
 
 def _actor(state: Any, token: str, allowed: tuple[str, ...]) -> Any:
-    from service.app.tokens import authenticate
+    from service.clistate import authenticated
 
-    with state.db.transaction() as session:
-        actor = authenticate(session, token)
-    return roles.require(actor, allowed)
+    return authenticated(state, token, *allowed)
 
 
 def _show(row: Any) -> None:

@@ -366,7 +366,7 @@ async def review_action(request: Request, ruleset_id: str, revision: str, action
         elif action == "return":
             forms.return_revision(state.db, secret, viewer.actor, ruleset_id, revision, words)
         elif action == "propose":
-            forms.propose(state.db, secret, viewer.actor, ruleset_id, revision, words)
+            rulesets.propose(state.db, secret, viewer.actor, ruleset_id, revision, words)
         else:
             active = [a.revision for a in state.engines.active_revisions(ruleset_id) if a.revision != revision]
             replaces = [r for r in form.getlist("replaces") if isinstance(r, str) and r in active]
