@@ -14,7 +14,6 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from service.app import accounts
 from service.app.errors import AppError, BudgetRulesError, InvalidInput
 
 user_app = typer.Typer(
@@ -35,6 +34,8 @@ def _fail(lines: list[str], status: int) -> NoReturn:
 
 
 def _read_password(from_stdin: bool) -> str:
+    from service.app import accounts  # imported here: the other commands start without sqlmodel and argon2
+
     if not from_stdin:
         _fail(["error: give the password on standard input with --password-stdin"], 2)
     line = sys.stdin.readline(accounts.MAX_PASSWORD + 2)
@@ -74,6 +75,7 @@ def _database() -> Iterator[tuple[str, object]]:
 
 
 def _run(action: str, name: str, role: str = "", password: str = "") -> None:
+    from service.app import accounts  # imported here: the other commands start without sqlmodel and argon2
     from service.storage import Database
 
     with _database() as (secret, db):
@@ -135,6 +137,7 @@ def user_role(
 @user_app.command("list")
 def user_list() -> None:
     """The users, their roles and whether they are disabled or locked."""
+    from service.app import accounts  # imported here: the other commands start without sqlmodel and argon2
     from service.storage import Database
 
     with _database() as (_, db):
