@@ -116,7 +116,28 @@ def test_healthz_stays_responsive_while_a_large_body_is_parsed(
     status, latencies = anyio.run(scenario)
     assert status == 422  # parsed, then refused: "junk" is not a field
     assert latencies, "the poller never ran"
-    assert max(latencies) < parse_seconds / 2, (max(latencies), parse_seconds, len(latencies))
+    # The loop answered while the parse ran, not only after it. (The exact gap depends on how the OS
+    # schedules the two threads on a loaded 2-core machine; where the parse runs is asserted exactly below.)
+    assert max(latencies) < parse_seconds, (max(latencies), parse_seconds, len(latencies))
+
+
+def test_a_large_body_is_parsed_in_a_worker_thread_and_a_small_one_inline() -> None:
+    import threading
+
+    from service.api.offload import OFFLOAD_BYTES, parse_off_loop
+
+    def where(raw: bytes) -> int:
+        return threading.get_ident()
+
+    async def both() -> tuple[int, int, int]:
+        loop_thread = threading.get_ident()
+        small = await parse_off_loop(b"{}", where)
+        large = await parse_off_loop(b" " * (OFFLOAD_BYTES + 1), where)
+        return loop_thread, small, large
+
+    loop_thread, small, large = anyio.run(both)
+    assert small == loop_thread  # a thread hop costs more than a small parse
+    assert large != loop_thread  # never on the event loop
 
 
 def test_decimal_parse_is_exact() -> None:
