@@ -27,7 +27,7 @@ from sqlmodel import Session
 
 from service import audit
 from service.app.errors import Conflict, InvalidInput, InvalidPolicy, NotFound, Problem
-from service.app.rulesets import expect_state, locked_row, makers
+from service.app.rulesets import expect_state, get_revision, locked_row, makers
 from service.domain.policy import Parameter, Policy, check_parameter_value
 from service.domain.ruleset import RulesetFile, canonical_json
 from service.lifecycle.revisions import CheckedRevision, check_files
@@ -255,17 +255,9 @@ def _effective(policy: Policy, params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def revision_row(db: Database, ruleset_id: str, revision: str) -> RulesetRevisionRow:
-    with db.transaction() as session:
-        row = repository.get(session, ruleset_id, revision)
-    if row is None:
-        raise NotFound(f"no revision {revision!r} of ruleset {ruleset_id!r}")
-    return row
-
-
 def form_of(db: Database, ruleset_id: str, base: str) -> RulesetForm:
     """Every bound policy of ``base`` with its parameters (labels, units, limits) and whether it is on."""
-    row = revision_row(db, ruleset_id, base)
+    row = get_revision(db, ruleset_id, base)
     ruleset, policies = _content(row)
     out = []
     for binding in sorted(ruleset.policies, key=lambda b: b.precedence):
@@ -375,7 +367,7 @@ def check_changes(db: Database, ruleset_id: str, body: Mapping[str, Any]) -> tup
     base = body.get("base")
     if not isinstance(base, str) or not base:
         raise InvalidInput([Problem(("base",), "is required: the revision the changes start from")])
-    base_row = revision_row(db, ruleset_id, base)
+    base_row = get_revision(db, ruleset_id, base)
     ruleset, policies = _content(base_row)
     values, switches, problems = _changes(body, ruleset, policies)
     if problems:
