@@ -23,11 +23,9 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session
-
 from service import audit
 from service.app.errors import Conflict, InvalidInput, InvalidPolicy, NotFound, Problem
-from service.app.rulesets import expect_state, get_revision, locked_row, makers
+from service.app.rulesets import expect_state, get_revision, locked_row, makers, record_transition
 from service.domain.policy import Parameter, Policy, check_parameter_value
 from service.domain.ruleset import RulesetFile, canonical_json
 from service.lifecycle.revisions import CheckedRevision, check_files
@@ -454,23 +452,8 @@ def create_from_parameters(
                 proposed_person=actor.person if propose else None,
             )
         )
-        _record(session, secret, actor, f"ruleset.{state}", row, why, base=base_row.revision, changes=changes)
+        record_transition(session, secret, actor, f"ruleset.{state}", row, why, base=base_row.revision, changes=changes)
     return row
-
-
-def _record(
-    session: Session, secret: str, actor: audit.Actor, action: str, row: RulesetRevisionRow, why: str, **extra: Any
-) -> None:
-    audit.append(
-        session,
-        secret,
-        actor=actor,
-        action=action,
-        subject=f"{row.ruleset_id}@{row.revision}",
-        input_doc={"ruleset_id": row.ruleset_id, "revision": row.revision, "reason": why, **extra},
-        result_doc={"state": row.state},
-        ruleset={"id": row.ruleset_id, "revision": row.revision, "digest": row.digest},
-    )
 
 
 # ------------------------------------------------------------------ review steps (person-based maker-checker)
@@ -496,7 +479,7 @@ def return_revision(
         note.returned_by, note.returned_person, note.returned_at = actor.name, actor.person, utc_now()
         note.return_comment = said
         session.add(note)
-        _record(session, secret, actor, "ruleset.return", row, said, comment=said)
+        record_transition(session, secret, actor, "ruleset.return", row, said, comment=said)
     return row
 
 

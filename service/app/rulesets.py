@@ -51,7 +51,7 @@ def _ref(row: RulesetRevisionRow) -> dict[str, str]:
     return {"id": row.ruleset_id, "revision": row.revision, "digest": row.digest}
 
 
-def _record(
+def record_transition(
     session: Session,
     secret: str,
     actor: audit.Actor,
@@ -132,7 +132,7 @@ def upload(
                 code="revision_exists",
             )
         repository.add(session, row)
-        _record(session, secret, actor, f"ruleset.{state}", row, why, warnings=len(checked.warnings))
+        record_transition(session, secret, actor, f"ruleset.{state}", row, why, warnings=len(checked.warnings))
     return row
 
 
@@ -160,7 +160,9 @@ def install_shipped(db: Database, secret: str, root: Path | None = None) -> list
                 continue
             repository.add(session, row)
             repository.bump_activation(session)
-            _record(session, secret, SYSTEM, "ruleset.install", row, "shipped revision installed on first start")
+            record_transition(
+                session, secret, SYSTEM, "ruleset.install", row, "shipped revision installed on first start"
+            )
         installed.append(row)
     return installed
 
@@ -198,7 +200,7 @@ def propose(
         note = pages.note_or_new(session, ruleset_id, revision)  # the proposing person, for maker-checker
         note.proposed_person = actor.person
         session.add(note)
-        _record(session, secret, actor, "ruleset.propose", row, why)
+        record_transition(session, secret, actor, "ruleset.propose", row, why)
     return row
 
 
@@ -233,7 +235,7 @@ def approve(
             )
         row.state, row.approved_by, row.approved_at = "approved", actor.name, utc_now()
         session.add(row)
-        _record(session, secret, actor, "ruleset.approve", row, why, proposed_by=row.proposed_by)
+        record_transition(session, secret, actor, "ruleset.approve", row, why, proposed_by=row.proposed_by)
     return row
 
 
@@ -288,7 +290,7 @@ def activate(
         row.active_from_year, row.active_to_year = wanted.from_year, wanted.to_year
         session.add(row)
         seq = repository.bump_activation(session)
-        _record(
+        record_transition(
             session,
             secret,
             actor,
@@ -324,7 +326,7 @@ def _retire_row(session: Session, secret: str, actor: audit.Actor, row: RulesetR
     row.state, row.retired_by, row.retired_at = "retired", actor.name, utc_now()
     session.add(row)
     seq = repository.bump_activation(session) if was_active else None
-    _record(session, secret, actor, "ruleset.retire", row, why, activation_seq=seq)
+    record_transition(session, secret, actor, "ruleset.retire", row, why, activation_seq=seq)
 
 
 def retire(
