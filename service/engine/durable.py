@@ -6,7 +6,9 @@ Used as ../shared/notes/durable-rules.md says is safe in a server:
 - one fresh session per batch of at most :data:`BATCH` lines (64), deleted in ``finally``: large
   sessions lose facts to 32-bit identity-hash collisions (issue #376), so sessions stay small and every
   batch is checked whole: each line carries its index ``n`` in the batch, every line must come back
-  through the catch-all rule, and the engine must answer 0. A batch that fails any of these is decided
+  through the catch-all rule, and the engine must answer 0. Every rule has ``cap`` = :data:`BATCH`, so
+  the engine hands each rule's matches in a session to one action (a list of frames): a batch costs one
+  call per rule that matched, not one per line and rule. A batch that fails any of these is decided
   again one line per session, as before (see docs/durable-rules-findings.md);
 - a lock around every call (the C engine is not thread-safe and never releases the GIL; the lock is
   process-wide, which costs nothing for that reason and keeps rulesets from interleaving);
@@ -28,11 +30,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import durable_rules_engine as _engine  # type: ignore[import-not-found]
+import orjson
 
 from service.domain.conditions import Absent, And, Compare, Const, Node, Op, Or, Present
 from service.domain.errors import EngineFailure, Problem
@@ -61,6 +65,16 @@ def _free_pending() -> None:
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _encode(messages: Any) -> str:
+    """Compact JSON of engine messages (text, whole numbers, booleans): orjson, the same text as ``_ENCODE``
+    (which takes what orjson refuses: whole numbers beyond 64 bits)."""
+    try:
+        return orjson.dumps(messages).decode()
+    except orjson.JSONEncodeError:
+        return _ENCODE(messages)
+
 
 # Engine limits found by experiment (see the notes): keep every compiled ruleset well inside them.
 MAX_RULES = 256
@@ -168,9 +182,9 @@ class DurableRulesMatcher:
                 continue
             if count_conditions(expr) > MAX_CONDITIONS_PER_RULE:
                 raise EngineFailure(f"rule {key} has more than {MAX_CONDITIONS_PER_RULE} conditions")
-            definition[key] = {"all": [{"m": expr}], "pri": priority}
+            definition[key] = {"all": [{"m": expr}], "pri": priority, "cap": BATCH}
             used_fields |= _fields_in(node)
-        definition[CATCH_ALL] = {"all": [{"m": _MARKER}], "pri": 65535}
+        definition[CATCH_ALL] = {"all": [{"m": _MARKER}], "pri": 65535, "cap": BATCH}
         if len(definition) > MAX_RULES:
             raise EngineFailure(f"ruleset {ruleset.id} compiles to more than {MAX_RULES} rules")
         self.definition = definition
@@ -214,12 +228,13 @@ class DurableRulesMatcher:
         sid = str(next(self._sessions))
         fired: list[set[str]] = [set() for _ in batch]
         try:
-            code, state = _engine.assert_facts(handle, _ENCODE([self._message(f, sid, n) for n, f in enumerate(batch)]))
+            code, state = _engine.assert_facts(handle, _encode([self._message(f, sid, n) for n, f in enumerate(batch)]))
             started = _engine.start_action_for_state(handle, state)
             action = started[1] if started else None
             while action:  # run every action the session holds, whatever the code, before deleting it
-                rule, n = _rule_and_line(action)
-                fired[n].add(rule)
+                rule = _rule_name(action)
+                for n in _FRAME_LINE.findall(action):
+                    fired[int(n)].add(rule)
                 action = _engine.complete_and_start_action(handle, state)
         except Exception:
             return None
@@ -235,16 +250,14 @@ class DurableRulesMatcher:
         sid = str(next(self._sessions))
         fired: set[str] = set()
         try:
-            code, state = _engine.assert_fact(handle, _ENCODE(self._message(facts, sid)))
+            code, state = _engine.assert_fact(handle, _encode(self._message(facts, sid)))
             if code != 0:  # the catch-all rule matches every line, so 0 is the only good answer
                 raise EngineFailure(f"durable-rules returned status {code} for line {facts.get('project_id')}")
             started = _engine.start_action_for_state(handle, state)
-            if started:
-                fired.add(_rule_name(started[1]))
-                following = _engine.complete_and_start_action(handle, state)
-                while following:
-                    fired.add(_rule_name(following))
-                    following = _engine.complete_and_start_action(handle, state)
+            action = started[1] if started else None
+            while action:
+                fired.add(_rule_name(action))
+                action = _engine.complete_and_start_action(handle, state)
         except EngineFailure:
             raise
         except Exception as error:
@@ -269,19 +282,15 @@ class DurableRulesMatcher:
             _PENDING_FREE.append(handle)  # freed at the next safe point (see _free_pending)
 
 
+# An action's message is '{"<rule key>":[{"m":{"n":<index>,"t":"line",…}},…]}': the frames of the facts the rule
+# matched (up to its ``cap``), each the fact's own JSON text as we sent it, compact, ``n`` first (see ``_message``).
+# Text values inside are JSON strings, whose quotes are escaped, so the pattern only finds the frames' heads.
+_FRAME_LINE = re.compile(r'\{"m":\{"n":(\d+),')
+
+
 def _rule_name(message: str) -> str:
-    # A message is '{"<rule key>":{"m":{...}}}'; rule keys are our own [a-z0-9] names.
+    """The rule of an action's message; rule keys are our own [a-z0-9-] names."""
     return message[2 : message.index('"', 2)]
-
-
-def _rule_and_line(message: str) -> tuple[str, int]:
-    """The rule and the line index of an action: '{"<rule key>":{"m":{"n":<index>,"t":"line",...}}}'.
-
-    The engine hands back each fact's own JSON text, and ``n`` is its first field (see ``_message``).
-    """
-    rule = message[2 : message.index('"', 2)]
-    start = message.index('{"n":', len(rule) + 4) + 5
-    return rule, int(message[start : message.index(",", start)])
 
 
 def _fields_in(node: Node) -> set[str]:
