@@ -98,6 +98,10 @@ class Fold:
         # Each explanation template compiled once into a renderer (see _compile_renderer), per template pair
         # (by identity: the pair the ruleset holds) and per set of per-firing values the caller gives.
         self._renderers: dict[tuple[int, tuple[str, ...]], tuple[tuple[Template, Template], _Renderer, _Renderer]] = {}
+        # Explanations that depend on a few values only (a score, a tier, a department's name), not on the line's
+        # amounts: the same values give the same entry, so it is made once and copied (see _reuse_spec).
+        self._reuse_specs: dict[int, tuple[_Value, ...] | None] = {}
+        self._reused: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._action_names = {
             id(r.actions): "+".join([a.kind for a in r.actions]) for p in ruleset.policies for r in p.rules
         }
@@ -179,25 +183,34 @@ class Fold:
                 if action.only_if_changed:
                     _act(action, line, policy)
             line.fired.append(f"{policy.id}/{rule.rule_id}")
+            effect = line.amount - before
             extra = {
                 "amount_before": before,
                 "amount_after": line.amount,
-                "effect": line.amount - before,
-                "change": abs(line.amount - before),
+                "effect": effect,
+                "change": abs(effect),
                 "reclaimed": line.reclaimed,
                 "tier": line.tier,
             }
-            self._explain(
-                line,
-                policy,
-                rule.rule_id,
-                rule.actions,
-                rule.explain,
-                rule.fields,
-                "applied",
-                line.amount - before,
-                extra,
+            if id(rule) not in self._reuse_specs:
+                self._reuse_specs[id(rule)] = _reuse_spec(rule, policy, frozenset(extra))
+            spec = self._reuse_specs[id(rule)]
+            if spec is None:
+                self._explain(
+                    line, policy, rule.rule_id, rule.actions, rule.explain, rule.fields, "applied", effect, extra
+                )
+                return
+            key = (id(rule), effect, *[get(line, extra) for get in spec])
+            known = self._reused.get(key)
+            if known is not None:
+                line.explanations.append(dict(known))
+                return
+            entry = self._explain(
+                line, policy, rule.rule_id, rule.actions, rule.explain, rule.fields, "applied", effect, extra
             )
+            if len(self._reused) >= MAX_REUSED:
+                self._reused.clear()
+            self._reused[key] = dict(entry)
 
     def _supersede(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
         """List a rule that would have changed the line, had an earlier policy not terminated it."""
@@ -445,6 +458,46 @@ def _getter(name: str, extra_keys: frozenset[str]) -> _Getter:
     if kind == "money":
         return lambda line, extra: "—" if (value := line.facts.get(name)) is None else money_words(value)
     return lambda line, extra: value_words(line.facts.get(name), kind)
+
+
+_Value = Callable[[LineOutcome, Mapping[str, Any]], Any]
+MAX_REUSED = 4096  # distinct reusable entries kept per fold; past that the store starts again (bounded memory)
+# Per-firing values that differ from line to line (amounts), and the line's own name: an explanation that shows
+# any of them is not worth keeping for reuse.
+_PER_LINE = frozenset({"amount_before", "amount_after", "effect", "change", "reclaimed", "name"})
+
+
+def _reuse_spec(rule: CompiledRule, policy: CompiledPolicy, extra_keys: frozenset[str]) -> tuple[_Value, ...] | None:
+    """The values an applied rule's explanation entry depends on besides the rule and its effect, or None.
+
+    The entry is the rule's constants (policy, rule, action, citation, parameters), its effect, its two
+    texts and its facts; the texts depend only on the placeholders left after the parameters are rendered,
+    the facts only on the rule's fields. None when any of those varies with the line's amounts (money).
+    """
+    names = {
+        part[0]
+        for template in rule.explain
+        for part in _bind_params(template, policy)
+        if isinstance(part, tuple) and (part[0] in extra_keys or part[0] not in policy.params)
+    }
+    facts = set(rule.fields) | (names - extra_keys - {"department.name", "protection_zh", "protection_en"})
+    if names & _PER_LINE or any(_FIELD_KINDS.get(f) == "money" for f in facts):
+        return None
+    values: list[_Value] = [_extra_value(n) for n in sorted(names & extra_keys)]
+    if "department.name" in names:
+        values.append(lambda line, extra: line.department_name)
+    if names & {"protection_zh", "protection_en"}:
+        facts.add("protection")
+    values += [_fact_value(f) for f in sorted(facts)]
+    return tuple(values)
+
+
+def _extra_value(name: str) -> _Value:
+    return lambda line, extra: extra[name]
+
+
+def _fact_value(name: str) -> _Value:
+    return lambda line, extra: line.facts.get(name)
 
 
 def _extra_words(value: Any) -> str:
