@@ -42,7 +42,7 @@ from service.domain.decision import (
 )
 from service.domain.evaluation import Fold, LineOutcome
 from service.domain.facts import FIELDS, LineFacts, line_facts
-from service.domain.money import ZERO, fen_text, from_fen, to_fen
+from service.domain.money import ZERO, fen_text, from_fen, money_text, to_fen
 from service.domain.records import Project, RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
@@ -114,7 +114,7 @@ def _recommend_stream(
     items = raw.get("projects") if isinstance(raw.get("projects"), list) else []
     assert isinstance(items, MutableSequence)
     total = len(items)
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as spool:
+    with tempfile.TemporaryFile(mode="w+b") as spool:
         lines, groups = _first_pass(validator, items, ruleset, matcher, spool, progress, total)
         validator.finish(origins)
         header = validator.header
@@ -139,7 +139,7 @@ def _first_pass(
     items: MutableSequence[Any],
     ruleset: CompiledRuleset,
     matcher: Matcher,
-    spool: IO[str],
+    spool: IO[bytes],
     progress: Progress | None,
     total: int,
 ) -> tuple[list[_Line], dict[int, _GroupLine]]:
@@ -151,7 +151,7 @@ def _first_pass(
     lines: list[_Line] = []
     groups: dict[int, _GroupLine] = {}
     chunk: list[Project] = []
-    partials: list[str] = []
+    partials: list[bytes] = []
 
     def flush() -> None:
         if not chunk:
@@ -161,12 +161,13 @@ def _first_pass(
             for p, f, matched in zip(chunk, facts, matcher.match(facts), strict=True):
                 department_name = departments[p.department_id].name
                 outcome = fold.fold_line(p, department_name, f, matched, {})
-                if matched & group_keys:
+                grouped = matched & group_keys
+                if grouped:
                     kept = {k: v for k, v in f.items() if k in _group_fields(ruleset)}
-                    groups[len(lines)] = _GroupLine(matched & group_keys, kept, p.name, department_name)
+                    groups[len(lines)] = _GroupLine(grouped, kept, p.name, department_name)
                 lines.append(_compact(outcome))
-                partials.append(_partial(outcome, precedence))
-            spool.write("".join(partials))  # one write a chunk: a write call costs more than the join
+                partials.append(_partial(outcome, precedence if grouped else None))
+            spool.write(b"".join(partials))  # one write a chunk: a write call costs more than the join
             partials.clear()
         chunk.clear()
         if progress:
@@ -219,16 +220,36 @@ def _compact(o: LineOutcome) -> _Line:
     )
 
 
-def _partial(o: LineOutcome, precedence: Mapping[str, int]) -> str:
-    """The line as far as the fold takes it, as tab-separated JSON fragments (JSON text has no raw tab):
-    name, kind, flags, explanations, and the precedence of each flag and each explanation."""
+def _partial(o: LineOutcome, precedence: Mapping[str, int] | None) -> bytes:
+    """The line as far as the fold takes it: a spool record of three tab-separated parts (JSON text has no raw tab
+    or newline), written by orjson straight from the fold's values, read back once by :func:`_second_pass`:
+
+    - the line's text up to ``"recommended":"`` (ids, name, kind, requested, after the policies);
+    - the rest from ``"tier":`` to the closing brace (tier, flags, explanations), or empty for a line that
+      meets a cross-line rule (``precedence`` given): its flags and explanations may still change, so
+    - the third part holds them for that line: flags, explanations, and the precedence of each.
+    """
     p = o.project
+    head = orjson.dumps(
+        {
+            "project_id": p.project_id,
+            "department_id": p.department_id,
+            "name": p.name,
+            "kind": p.kind.value,
+            "requested": money_text(p.requested),
+            "after_policies": money_text(o.amount),
+        }
+    )
     flags = list(o.flags.values())
+    if precedence is None:
+        tail = orjson.dumps({"tier": o.tier, "flags": flags, "explanations": o.explanations})
+        return head[:-1] + b',"recommended":"\t' + tail[1:] + b"\t\n"
     precedences = [
         [o.flag_precedence.get(f["code"], 0) for f in flags],
         [precedence.get(e["policy"], 0) for e in o.explanations],
     ]
-    return "\t".join((_dumps(p.name), p.kind.value, _dumps(flags), _dumps(o.explanations), _dumps(precedences))) + "\n"
+    group = orjson.dumps([flags, o.explanations, precedences])
+    return head[:-1] + b',"recommended":"\t\t' + group + b"\n"
 
 
 def _cross_line(
@@ -282,7 +303,7 @@ def _status(line: _Line, recommended: int) -> str:
 
 
 def _second_pass(
-    spool: IO[str],
+    spool: IO[bytes],
     out: IO[str],
     ruleset: CompiledRuleset,
     lines: list[_Line],
@@ -292,7 +313,7 @@ def _second_pass(
     pool_shares: dict[int, int],
     enveloped: bool,
 ) -> None:
-    """Complete each stored line and write it; most lines are joined from their stored fragments."""
+    """Complete each stored line and write it: most lines are their two stored parts around the allocation."""
     if not lines:
         out.write("[]")
         return
@@ -300,12 +321,17 @@ def _second_pass(
     policies = {p.id: p for p in ruleset.policies}
     out.write("[\n")
     pending: list[str] = []  # written a chunk at a time: a write call costs more than the join
-    for i, (line, text) in enumerate(zip(lines, spool, strict=True)):
-        name, kind, flags, explanations, precedences = text.rstrip("\n").split("\t")
-        if i in group_results:
-            flags, explanations = _with_group_results(
-                fold, policies, line, groups[i], group_results[i], flags, explanations, precedences
-            )
+    for i, (line, record) in enumerate(zip(lines, spool, strict=True)):
+        head, tail, group = record.decode().split("\t")
+        if not tail:  # a line that meets a cross-line rule: its flags and explanations are completed here
+            flags_list, explanations_list, precedences = orjson.loads(group)
+            flags, explanations = _dumps(flags_list), _dumps(explanations_list)
+            if i in group_results:
+                flags, explanations = _with_group_results(
+                    fold, policies, line, groups[i], group_results[i], flags_list, explanations_list, precedences
+                )
+            tier = "null" if line.tier is None else str(line.tier)
+            tail = f'"tier":{tier},"flags":{flags},"explanations":{explanations}}}'
         recommended = _recommended(line, env_shares, pool_shares, i, enveloped)
         pool = pool_shares.get(i, 0)
         envelope_share = recommended - pool
@@ -313,16 +339,13 @@ def _second_pass(
             added = allocation_explanations(line.tier, from_fen(line.amount), from_fen(envelope_share), from_fen(pool))
             if added:  # the same conditions as allocation_explanations': checked here on fens, it is rarely called
                 extra = _dumps(added)[1:-1]
-                explanations = f"[{extra}]" if explanations == "[]" else f"{explanations[:-1]},{extra}]"
-        tier = "null" if line.tier is None else str(line.tier)
+                # the tail ends with the explanations' closing bracket and the line's closing brace
+                tail = f"{tail[:-3]}[{extra}]}}" if tail.endswith("[]}") else f"{tail[:-2]},{extra}]}}"
         if i:
             pending.append(",\n")
         pending.append(
-            f'{{"project_id":{_dumps(line.project_id)},"department_id":{_dumps(line.department_id)},"name":{name},'
-            f'"kind":"{kind}","requested":"{fen_text(line.requested)}","after_policies":"{fen_text(line.amount)}",'
-            f'"recommended":"{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
-            f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}","tier":{tier},'
-            f'"flags":{flags},"explanations":{explanations}}}'
+            f'{head}{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
+            f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}",{tail}'
         )
         if len(pending) >= 2 * CHUNK:
             out.write("".join(pending))
@@ -337,9 +360,9 @@ def _with_group_results(
     line: _Line,
     group: _GroupLine,
     results: Mapping[str, list[Any]],
-    flags_text: str,
-    explanations_text: str,
-    precedences_text: str,
+    stored_flags: list[dict[str, Any]],
+    stored_explanations: list[dict[str, Any]],
+    precedences: list[list[int]],
 ) -> tuple[str, str]:
     """Apply the cross-line rules to a stored line as the in-memory fold would, merging by precedence."""
     shim = LineOutcome(
@@ -354,22 +377,14 @@ def _with_group_results(
     for policy_id, entries in results.items():
         for rule, others in entries:
             fold.apply_group(shim, policies[policy_id], rule, others)
-    flag_precedences, explanation_precedences = orjson.loads(precedences_text)
-    flags = list(zip(flag_precedences, orjson.loads(flags_text), strict=True))
+    flag_precedences, explanation_precedences = precedences
+    flags = list(zip(flag_precedences, stored_flags, strict=True))
     flags += [(shim.flag_precedence[code], flag) for code, flag in shim.flags.items()]
     merged: dict[str, Any] = {}
     for _, flag in sorted(flags, key=lambda pf: pf[0]):
         merged[flag["code"]] = flag
     added = sorted(((policies[e["policy"]].precedence, e) for e in shim.explanations), key=lambda pe: pe[0])
-    if not added:
-        return _dumps(list(merged.values())), explanations_text
-    if min(pe[0] for pe in added) >= max(explanation_precedences, default=0):
-        # The usual case (cross-line policies come late): the stable sort would put them after the stored ones,
-        # so the stored text is extended without being parsed and written again.
-        extra = _dumps([e for _, e in added])[1:-1]
-        ordered_text = f"[{extra}]" if explanations_text == "[]" else f"{explanations_text[:-1]},{extra}]"
-        return _dumps(list(merged.values())), ordered_text
-    explanations = list(zip(explanation_precedences, orjson.loads(explanations_text), strict=True)) + added
+    explanations = list(zip(explanation_precedences, stored_explanations, strict=True)) + added
     ordered = [e for _, e in sorted(explanations, key=lambda pe: pe[0])]
     return _dumps(list(merged.values())), _dumps(ordered)
 
