@@ -45,19 +45,26 @@ def _fail(lines: list[str], status: int) -> NoReturn:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn every expected failure into plain lines on stderr and an exit status."""
-    from service.app.error_table import exit_status
-    from service.io.readers import InputFileError
+    from service.io.errors import InputFileError
 
     try:
         yield
     except (InvalidInput, InvalidPolicy) as error:
-        _fail(_capped([str(p) for p in error.problems]), exit_status(error) or 2)
+        _fail(_capped([str(p) for p in error.problems]), _exit_status(error) or 2)
     except InputFileError as error:
-        _fail(list(error.problems), exit_status(error) or 2)
+        _fail(list(error.problems), _exit_status(error) or 2)
     except BudgetRulesError as error:  # the domain's errors and the use cases' (service.app.errors)
-        _fail([f"error: {error}"], exit_status(error) or 1)
+        _fail([f"error: {error}"], _exit_status(error) or 1)
     except OSError as error:
         _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
+
+
+def _exit_status(error: BaseException) -> int | None:
+    """The error table's exit status, imported only on a failure: the table imports sqlalchemy and psycopg
+    (about 27 MB and a quarter of a second that a successful ``recommend`` does not need)."""
+    from service.app.error_table import exit_status
+
+    return exit_status(error)
 
 
 MAX_PROBLEMS_SHOWN = 200
@@ -135,9 +142,9 @@ def recommend(
     by ``GET /v1/decisions/{id}``, the pages and ``budget-rules draft create``. Without ``--record``
     the result's ``decision_id`` is null.
     """
-    from service.io.writers import FORMATS
+    from service.io import RESULT_FORMATS  # not service.io.writers: openpyxl and numpy, for json output too
 
-    formats = (*FORMATS, "pdf")
+    formats = (*RESULT_FORMATS, "pdf")
     if fmt not in formats:
         _fail([f"error: --format must be one of {', '.join(formats)}"], 2)
     if fmt in ("xlsx", "pdf") and output is None:
