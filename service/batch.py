@@ -193,12 +193,14 @@ def _runs(items: MutableSequence[Any] | Iterator[Any]) -> Iterable[tuple[int, li
             run = list(items[start : start + CHUNK])
             items[start : start + CHUNK] = [None] * len(run)
             yield start, run
+            del run  # before the next run is taken: one run of raw items alive at a time
         items.clear()
         return
     start = 0
     while run := list(itertools.islice(items, CHUNK)):
         yield start, run
         start += len(run)
+        del run
 
 
 _GROUP_FIELDS: dict[str, frozenset[str]] = {}
