@@ -22,8 +22,9 @@ Nothing is written to the output until every line has been validated: invalid in
 
 from __future__ import annotations
 
+import itertools
 import tempfile
-from collections.abc import Callable, Mapping, MutableSequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO, Any, cast
@@ -47,6 +48,7 @@ from service.domain.records import Project, RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
 CHUNK = 2000
+WRITE_EVERY = 256  # pieces of output text joined per write: fewer calls, and a small buffer (the memory peak)
 _LINES = '"@@LINES@@"'
 _NOTHING: frozenset[str] = frozenset()
 Progress = Callable[[int, int], None]
@@ -92,13 +94,16 @@ def recommend_stream(
     decision_id: str | None = None,
     origins: Mapping[tuple[str, int], str] | None = None,
     progress: Progress | None = None,
+    projects: Iterator[Any] | None = None,
 ) -> dict[str, Any]:
     """Write the result document of ``raw`` to ``out``; returns its head and summary (no lines).
 
     The request's project items are released as they are consumed (``raw["projects"]`` is emptied).
+    ``projects``, when given, yields the project items instead of ``raw["projects"]`` (a file read a line at a
+    time: :mod:`service.io.jsonstream`); ``raw["projects"]`` is then ``[]``, for the header's validation.
     """
     with gcpause.paused():  # see service/domain/gcpause.py
-        return _recommend_stream(raw, ruleset, matcher, out, decision_id, origins, progress)
+        return _recommend_stream(raw, ruleset, matcher, out, decision_id, origins, progress, projects)
 
 
 def _recommend_stream(
@@ -109,11 +114,13 @@ def _recommend_stream(
     decision_id: str | None,
     origins: Mapping[tuple[str, int], str] | None,
     progress: Progress | None,
+    projects: Iterator[Any] | None = None,
 ) -> dict[str, Any]:
     validator = RequestValidator(raw)
-    items = raw.get("projects") if isinstance(raw.get("projects"), list) else []
-    assert isinstance(items, MutableSequence)
-    total = len(items)
+    listed = raw.get("projects") if isinstance(raw.get("projects"), list) else []
+    assert isinstance(listed, MutableSequence)
+    items = listed if projects is None else projects
+    total = len(listed)  # 0 for lines given by ``projects``: their count is known only at the end
     with tempfile.TemporaryFile(mode="w+b") as spool:
         lines, groups = _first_pass(validator, items, ruleset, matcher, spool, progress, total)
         validator.finish(origins)
@@ -123,6 +130,7 @@ def _recommend_stream(
         env_shares, pool_shares, reserve_envelope, reserve_pool = _allocate(header.envelope, lines)
         sums = [_sums(line, env_shares, pool_shares, i, header.envelope is not None) for i, line in enumerate(lines)]
         summary = summarize(sums, header.departments, reserve_envelope, reserve_pool)
+        del sums  # a number per line and field: not needed by the second pass (its memory peak)
         head = document_head(header, ruleset, decision_id)
         before, after = _dumps({**head, "lines": "@@LINES@@", "summary": summary}).split(_LINES)
         out.write(before)
@@ -136,7 +144,7 @@ def _recommend_stream(
 
 def _first_pass(
     validator: RequestValidator,
-    items: MutableSequence[Any],
+    items: MutableSequence[Any] | Iterator[Any],
     ruleset: CompiledRuleset,
     matcher: Matcher,
     spool: IO[bytes],
@@ -173,14 +181,29 @@ def _first_pass(
         if progress:
             progress(len(lines), total)
 
-    for start in range(0, len(items), CHUNK):
-        run = items[start : start + CHUNK]
+    for start, run in _runs(items):
         chunk.extend(p for p in validator.projects(start, run) if p is not None)
-        items[start : start + CHUNK] = [None] * len(run)  # release the raw items as they are consumed
+        del run  # release the raw items as they are consumed
         flush()
     flush()
-    items.clear()
     return lines, groups
+
+
+def _runs(items: MutableSequence[Any] | Iterator[Any]) -> Iterable[tuple[int, list[Any]]]:
+    """(index of the first, items) of each CHUNK of ``items``; a list's slots are released as they are taken."""
+    if isinstance(items, MutableSequence):
+        for start in range(0, len(items), CHUNK):
+            run = list(items[start : start + CHUNK])
+            items[start : start + CHUNK] = [None] * len(run)
+            yield start, run
+            del run  # before the next run is taken: one run of raw items alive at a time
+        items.clear()
+        return
+    start = 0
+    while run := list(itertools.islice(items, CHUNK)):
+        yield start, run
+        start += len(run)
+        del run
 
 
 _GROUP_FIELDS: dict[str, frozenset[str]] = {}
@@ -347,7 +370,7 @@ def _second_pass(
             f'{head}{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
             f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}",{tail}'
         )
-        if len(pending) >= 2 * CHUNK:
+        if len(pending) >= WRITE_EVERY:
             out.write("".join(pending))
             pending.clear()
     out.write("".join(pending))

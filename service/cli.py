@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from service.engine import ENGINES
 from service.lifecycle.cli import ruleset_app
 from service.policyfiles import DEFAULT_RULESET
 from service.simulation.command import simulate
+
+if TYPE_CHECKING:
+    from service.io.jsonstream import JsonRequestStream
 
 app = typer.Typer(
     name="budget-rules",
@@ -45,19 +48,26 @@ def _fail(lines: list[str], status: int) -> NoReturn:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn every expected failure into plain lines on stderr and an exit status."""
-    from service.app.error_table import exit_status
-    from service.io.readers import InputFileError
+    from service.io.errors import InputFileError
 
     try:
         yield
     except (InvalidInput, InvalidPolicy) as error:
-        _fail(_capped([str(p) for p in error.problems]), exit_status(error) or 2)
+        _fail(_capped([str(p) for p in error.problems]), _exit_status(error) or 2)
     except InputFileError as error:
-        _fail(list(error.problems), exit_status(error) or 2)
+        _fail(list(error.problems), _exit_status(error) or 2)
     except BudgetRulesError as error:  # the domain's errors and the use cases' (service.app.errors)
-        _fail([f"error: {error}"], exit_status(error) or 1)
+        _fail([f"error: {error}"], _exit_status(error) or 1)
     except OSError as error:
         _fail([f"error: {error.strerror or error}: {getattr(error, 'filename', '')}"], 1)
+
+
+def _exit_status(error: BaseException) -> int | None:
+    """The error table's exit status, imported only on a failure: the table imports sqlalchemy and psycopg
+    (about 27 MB and a quarter of a second that a successful ``recommend`` does not need)."""
+    from service.app.error_table import exit_status
+
+    return exit_status(error)
 
 
 MAX_PROBLEMS_SHOWN = 200
@@ -82,18 +92,19 @@ def _parse_envelope(text: str | None, unit: str = "元") -> str | None:
 
 def _confirm_envelope(raw: Mapping[str, Any], yes: bool) -> None:
     """Refuse an envelope that looks typed in the wrong unit (under 1% of the requested total) unless --yes."""
+    if yes or raw.get("envelope") in (None, ""):
+        return
+    _confirm_total(raw["envelope"], (p.get("requested") for p in raw.get("projects") or [] if isinstance(p, Mapping)))
+
+
+def _confirm_total(envelope_value: Any, requested: Iterable[Any]) -> None:
     from decimal import Decimal, InvalidOperation
 
     from service.app.envelope import envelope_unit_warning
 
-    if yes or raw.get("envelope") in (None, ""):
-        return
     try:
-        envelope = Decimal(str(raw["envelope"]))
-        total = sum(
-            (Decimal(str(p.get("requested"))) for p in raw.get("projects") or [] if isinstance(p, Mapping)),
-            Decimal(0),
-        )
+        envelope = Decimal(str(envelope_value))
+        total = sum((Decimal(str(amount)) for amount in requested), Decimal(0))
     except (InvalidOperation, ValueError):
         return  # the core names the bad amount
     warning = envelope_unit_warning(envelope, total)
@@ -135,9 +146,9 @@ def recommend(
     by ``GET /v1/decisions/{id}``, the pages and ``budget-rules draft create``. Without ``--record``
     the result's ``decision_id`` is null.
     """
-    from service.io.writers import FORMATS
+    from service.io import RESULT_FORMATS  # not service.io.writers: openpyxl and numpy, for json output too
 
-    formats = (*FORMATS, "pdf")
+    formats = (*RESULT_FORMATS, "pdf")
     if fmt not in formats:
         _fail([f"error: --format must be one of {', '.join(formats)}"], 2)
     if fmt in ("xlsx", "pdf") and output is None:
@@ -298,35 +309,84 @@ def stream_recommendation(
     output: Path | None = None,
     confirmed: bool = True,
 ) -> None:
-    """The json result written as it is made; to a file, atomically (a temporary file renamed)."""
+    """The json result written as it is made; to a file, atomically (a temporary file renamed).
+
+    A ``.json`` request is read a project line at a time (:mod:`service.io.jsonstream`), so the whole request
+    is never in memory; a request that reader gives up on (a bad file: to report its problem exactly as
+    before; a header that is itself invalid: to report its lines' problems too), and the other kinds of
+    input, are read whole first.
+    """
+    from service.io.jsonstream import HeaderAfterProjects, JsonRequestStream, ReadWhole
+
+    streaming = request_path.suffix.lower() == ".json" and request_path.is_file()
+    header_first = False
+    while streaming:
+        try:
+            streamed = JsonRequestStream(request_path, fiscal_year, header_first=header_first)
+        except ReadWhole:
+            break
+        try:
+            raw = _overridden(streamed.raw, envelope, ruleset)
+            _stream_request(raw, {}, streamed, engine=engine, output=output, confirmed=confirmed)
+            return
+        except HeaderAfterProjects:  # nothing was decided or written yet
+            header_first = True
+        except ReadWhole:
+            break
+        finally:
+            streamed.close()
+    raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
+    _stream_request(raw, origins, None, engine=engine, output=output, confirmed=confirmed)
+
+
+def _stream_request(
+    raw: dict[str, Any],
+    origins: Mapping[tuple[str, int], str],
+    streamed: JsonRequestStream | None,
+    *,
+    engine: str,
+    output: Path | None,
+    confirmed: bool,
+) -> None:
+    """Decide ``raw`` (its lines in ``raw["projects"]``, or given one at a time by ``streamed``) and write it."""
     import os
     import tempfile
 
     from service.batch import recommend_stream
     from service.domain.records import RequestValidator, parse_request
     from service.engine import make_matcher
+    from service.io.jsonstream import ReadWhole
 
-    raw, origins = _load_raw(request_path, envelope, ruleset, fiscal_year)
-    _confirm_envelope(raw, confirmed)
+    projects = None
+    if streamed is None or streamed.projects is None:
+        _confirm_envelope(raw, confirmed)
+    else:  # the requested total is known at the end of the lines: checked there, before anything is written
+        projects = _envelope_checked(streamed.projects, raw, confirmed)
     header = RequestValidator(raw).header
     if header is None:  # the request itself is wrong: report every problem, its lines' too
+        if projects is not None:
+            raise ReadWhole("the header is invalid")
         parse_request(raw, origins)
         raise AssertionError("parse_request accepted a request whose header is invalid")
-    compiled = _compile_for(header.ruleset or DEFAULT_RULESET, header.fiscal_year)
+    try:
+        compiled = _compile_for(header.ruleset or DEFAULT_RULESET, header.fiscal_year)
+    except BudgetRulesError:
+        if projects is not None:  # reported after the file's own problems and the envelope's, as before
+            raise ReadWhole("the ruleset is refused") from None
+        raise
     matcher = make_matcher(compiled, engine)  # type: ignore[arg-type]
-    total = len(raw.get("projects") or [])
-    with _progress(total) as progress:
+    with _progress(raw, streamed) as progress:
         try:
             if output is None:
                 out = sys.stdout
-                recommend_stream(raw, compiled, matcher, out, origins=origins, progress=progress)
+                recommend_stream(raw, compiled, matcher, out, origins=origins, progress=progress, projects=projects)
                 out.write("\n")
                 out.flush()
                 return
             folder = output.resolve().parent
             with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, delete=False, suffix=".part") as tmp:
                 try:
-                    recommend_stream(raw, compiled, matcher, tmp, origins=origins, progress=progress)
+                    recommend_stream(raw, compiled, matcher, tmp, origins=origins, progress=progress, projects=projects)
                     tmp.write("\n")
                 except BaseException:
                     tmp.close()
@@ -340,17 +400,55 @@ def stream_recommendation(
             getattr(matcher, "close", lambda: None)()
 
 
+def _envelope_checked(projects: Iterator[Any], raw: Mapping[str, Any], yes: bool) -> Iterator[Any]:
+    """The lines of ``projects``, then :func:`_confirm_envelope`'s check on their requested total."""
+    if yes or raw.get("envelope") in (None, ""):
+        yield from projects
+        return
+    from decimal import Decimal, InvalidOperation
+
+    total: Decimal | None = Decimal(0)
+    for p in projects:
+        if total is not None and isinstance(p, Mapping):
+            try:
+                total += Decimal(str(p.get("requested")))  # in file order, as sum() adds them
+            except (InvalidOperation, ValueError):
+                total = None  # the core names the bad amount
+        yield p
+    if total is not None:
+        _confirm_total(raw["envelope"], [total])
+
+
+def _overridden(raw: dict[str, Any], envelope: str | None, ruleset: str | None) -> dict[str, Any]:
+    if envelope is not None:
+        raw["envelope"] = envelope
+    if ruleset is not None:
+        raw["ruleset"] = ruleset
+    return raw
+
+
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr for long requests, when stderr is a terminal."""
-    if total < 20_000 or not sys.stderr.isatty():
+def _progress(
+    raw: Mapping[str, Any], streamed: JsonRequestStream | None
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long requests (20,000 lines; 5 MB of a file read as it goes), on a terminal."""
+    if streamed is None:
+        total = len(raw.get("projects") or [])
+        large = total >= 20_000
+    else:
+        total = streamed.size
+        large = total >= 5 * 1024 * 1024
+    if not large or not sys.stderr.isatty():
         yield None
         return
     from rich.progress import Progress
 
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("lines", total=total)
-        yield lambda done, _total: bar.update(task, completed=done)
+        if streamed is None:
+            yield lambda done, _total: bar.update(task, completed=done)
+        else:
+            yield lambda _done, _total: bar.update(task, completed=streamed.position)
 
 
 def run_recommendation(

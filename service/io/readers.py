@@ -32,6 +32,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet._reader import VALUE_TAG, WorkSheetParser  # type: ignore[import-untyped]
 
+from service.io.errors import InputFileError as InputFileError  # defined there; imported from here too
 from service.io.strictjson import StrictJsonError, json_type, loads_exact
 from service.io.workbook import PARAMETER_HEADER_WORDS, HeaderColumn, cell_value, resolve_header
 
@@ -76,17 +77,6 @@ MAX_PROBLEMS = 200
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 Origins = dict[tuple[str, int], str]
-
-
-class InputFileError(Exception):
-    """The request file cannot be read as a request container (申报文件无法读取).
-
-    ``problems`` holds one line per problem, each naming the file and the row, column or cell.
-    """
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems: list[str] = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass

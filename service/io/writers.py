@@ -31,9 +31,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from service.io import RESULT_FORMATS
 from service.io.workbook import write_exact_decimals
 
-FORMATS = ("json", "table", "csv", "xlsx")
+FORMATS = RESULT_FORMATS
 
 TABLE_FILE_WIDTH = 120
 """Width of the plain-text table written to a file."""
