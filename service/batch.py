@@ -244,13 +244,13 @@ def _compact(o: LineOutcome) -> _Line:
 
 
 def _partial(o: LineOutcome, precedence: Mapping[str, int] | None) -> bytes:
-    """The line as far as the fold takes it: a spool record of three tab-separated parts (JSON text has no raw tab
+    """The line as far as the fold takes it: a spool record of tab-separated parts (JSON text has no raw tab
     or newline), written by orjson straight from the fold's values, read back once by :func:`_second_pass`:
 
     - the line's text up to ``"recommended":"`` (ids, name, kind, requested, after the policies);
     - the rest from ``"tier":`` to the closing brace (tier, flags, explanations), or empty for a line that
       meets a cross-line rule (``precedence`` given): its flags and explanations may still change, so
-    - the third part holds them for that line: flags, explanations, and the precedence of each.
+    - then, for that line, its flags with the precedence of each flag and explanation, and its explanations.
     """
     p = o.project
     head = orjson.dumps(
@@ -271,8 +271,8 @@ def _partial(o: LineOutcome, precedence: Mapping[str, int] | None) -> bytes:
         [o.flag_precedence.get(f["code"], 0) for f in flags],
         [precedence.get(e["policy"], 0) for e in o.explanations],
     ]
-    group = orjson.dumps([flags, o.explanations, precedences])
-    return head[:-1] + b',"recommended":"\t\t' + group + b"\n"
+    group = orjson.dumps([flags, precedences])
+    return head[:-1] + b',"recommended":"\t\t' + group + b"\t" + orjson.dumps(o.explanations) + b"\n"
 
 
 def _cross_line(
@@ -345,13 +345,13 @@ def _second_pass(
     out.write("[\n")
     pending: list[str] = []  # written a chunk at a time: a write call costs more than the join
     for i, (line, record) in enumerate(zip(lines, spool, strict=True)):
-        head, tail, group = record.decode().split("\t")
+        head, tail, *group = record.decode().split("\t")
         if not tail:  # a line that meets a cross-line rule: its flags and explanations are completed here
-            flags_list, explanations_list, precedences = orjson.loads(group)
-            flags, explanations = _dumps(flags_list), _dumps(explanations_list)
+            stored_flags, precedences = orjson.loads(group[0])
+            flags, explanations = _dumps(stored_flags), group[1].rstrip("\n")
             if i in group_results:
                 flags, explanations = _with_group_results(
-                    fold, policies, line, groups[i], group_results[i], flags_list, explanations_list, precedences
+                    fold, policies, line, groups[i], group_results[i], stored_flags, explanations, precedences
                 )
             tier = "null" if line.tier is None else str(line.tier)
             tail = f'"tier":{tier},"flags":{flags},"explanations":{explanations}}}'
@@ -384,7 +384,7 @@ def _with_group_results(
     group: _GroupLine,
     results: Mapping[str, list[Any]],
     stored_flags: list[dict[str, Any]],
-    stored_explanations: list[dict[str, Any]],
+    explanations_text: str,
     precedences: list[list[int]],
 ) -> tuple[str, str]:
     """Apply the cross-line rules to a stored line as the in-memory fold would, merging by precedence."""
@@ -407,9 +407,16 @@ def _with_group_results(
     for _, flag in sorted(flags, key=lambda pf: pf[0]):
         merged[flag["code"]] = flag
     added = sorted(((policies[e["policy"]].precedence, e) for e in shim.explanations), key=lambda pe: pe[0])
-    explanations = list(zip(explanation_precedences, stored_explanations, strict=True)) + added
-    ordered = [e for _, e in sorted(explanations, key=lambda pe: pe[0])]
-    return _dumps(list(merged.values())), _dumps(ordered)
+    flags_text = _dumps(list(merged.values()))
+    if not added:
+        return flags_text, explanations_text
+    if added[0][0] >= max(explanation_precedences, default=0):
+        # The usual case (cross-line policies come late): the stable sort would put them after the stored ones,
+        # so the stored text is extended without being parsed and written again.
+        extra = _dumps([e for _, e in added])[1:-1]
+        return flags_text, f"[{extra}]" if explanations_text == "[]" else f"{explanations_text[:-1]},{extra}]"
+    explanations = list(zip(explanation_precedences, orjson.loads(explanations_text), strict=True)) + added
+    return flags_text, _dumps([e for _, e in sorted(explanations, key=lambda pe: pe[0])])
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class Fold:
         self._renderers: dict[tuple[int, tuple[str, ...]], tuple[tuple[Template, Template], _Renderer, _Renderer]] = {}
         # Explanations that depend on a few values only (a score, a tier, a department's name), not on the line's
         # amounts: the same values give the same entry, so it is made once and copied (see _reuse_spec).
-        self._reuse_specs: dict[int, tuple[_Value, ...] | None] = {}
+        self._reuse_specs: dict[tuple[int, tuple[str, ...]], tuple[_Value, ...] | None] = {}
         self._reused: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._action_names = {
             id(r.actions): "+".join([a.kind for a in r.actions]) for p in ruleset.policies for r in p.rules
@@ -192,25 +192,7 @@ class Fold:
                 "reclaimed": line.reclaimed,
                 "tier": line.tier,
             }
-            if id(rule) not in self._reuse_specs:
-                self._reuse_specs[id(rule)] = _reuse_spec(rule, policy, frozenset(extra))
-            spec = self._reuse_specs[id(rule)]
-            if spec is None:
-                self._explain(
-                    line, policy, rule.rule_id, rule.actions, rule.explain, rule.fields, "applied", effect, extra
-                )
-                return
-            key = (id(rule), effect, *[get(line, extra) for get in spec])
-            known = self._reused.get(key)
-            if known is not None:
-                line.explanations.append(dict(known))
-                return
-            entry = self._explain(
-                line, policy, rule.rule_id, rule.actions, rule.explain, rule.fields, "applied", effect, extra
-            )
-            if len(self._reused) >= MAX_REUSED:
-                self._reused.clear()
-            self._reused[key] = dict(entry)
+            self._explain_applied(line, policy, rule.rule_id, rule.actions, rule.explain, rule.fields, effect, extra)
 
     def _supersede(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
         """List a rule that would have changed the line, had an earlier policy not terminated it."""
@@ -326,9 +308,38 @@ class Fold:
         line.flags[rule.code] = {"code": rule.code, "others": list(others.listed), "others_count": others.count}
         line.flag_precedence.setdefault(rule.code, policy.precedence)
         line.fired.append(f"{policy.id}/{rule.rule_id}")
-        self._explain(line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, "applied", ZERO, extra)
+        self._explain_applied(line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, ZERO, extra)
 
     # -------------------------------------------------------------- explanations
+
+    def _explain_applied(
+        self,
+        line: LineOutcome,
+        policy: CompiledPolicy,
+        rule_id: str,
+        actions: Sequence[BoundAction],
+        templates: tuple[Template, Template],
+        fields: Sequence[str],
+        effect: Decimal,
+        extra: Mapping[str, Any],
+    ) -> None:
+        """:meth:`_explain` of an applied rule, reusing the entry of an earlier firing with the same values."""
+        site = (id(templates), tuple(extra))
+        if site not in self._reuse_specs:
+            self._reuse_specs[site] = _reuse_spec(templates, fields, policy, frozenset(extra))
+        spec = self._reuse_specs[site]
+        if spec is None:
+            self._explain(line, policy, rule_id, actions, templates, fields, "applied", effect, extra)
+            return
+        key = (site, effect, *[get(line, extra) for get in spec])
+        known = self._reused.get(key)
+        if known is not None:
+            line.explanations.append(dict(known))
+            return
+        entry = self._explain(line, policy, rule_id, actions, templates, fields, "applied", effect, extra)
+        if len(self._reused) >= MAX_REUSED:
+            self._reused.clear()
+        self._reused[key] = dict(entry)
 
     def _explain(
         self,
@@ -467,7 +478,9 @@ MAX_REUSED = 4096  # distinct reusable entries kept per fold; past that the stor
 _PER_LINE = frozenset({"amount_before", "amount_after", "effect", "change", "reclaimed", "name"})
 
 
-def _reuse_spec(rule: CompiledRule, policy: CompiledPolicy, extra_keys: frozenset[str]) -> tuple[_Value, ...] | None:
+def _reuse_spec(
+    templates: tuple[Template, Template], fields: Sequence[str], policy: CompiledPolicy, extra_keys: frozenset[str]
+) -> tuple[_Value, ...] | None:
     """The values an applied rule's explanation entry depends on besides the rule and its effect, or None.
 
     The entry is the rule's constants (policy, rule, action, citation, parameters), its effect, its two
@@ -476,11 +489,11 @@ def _reuse_spec(rule: CompiledRule, policy: CompiledPolicy, extra_keys: frozense
     """
     names = {
         part[0]
-        for template in rule.explain
+        for template in templates
         for part in _bind_params(template, policy)
         if isinstance(part, tuple) and (part[0] in extra_keys or part[0] not in policy.params)
     }
-    facts = set(rule.fields) | (names - extra_keys - {"department.name", "protection_zh", "protection_en"})
+    facts = set(fields) | (names - extra_keys - {"department.name", "protection_zh", "protection_en"})
     if names & _PER_LINE or any(_FIELD_KINDS.get(f) == "money" for f in facts):
         return None
     values: list[_Value] = [_extra_value(n) for n in sorted(names & extra_keys)]
