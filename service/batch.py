@@ -156,6 +156,7 @@ def _first_pass(
     fold = Fold(ruleset)
     precedence = {p.id: p.precedence for p in ruleset.policies}
     group_keys = frozenset(g.key for p in ruleset.policies for g in p.group_rules)
+    group_fields = _group_fields(ruleset)
     lines: list[_Line] = []
     groups: dict[int, _GroupLine] = {}
     chunk: list[Project] = []
@@ -171,7 +172,7 @@ def _first_pass(
                 outcome = fold.fold_line(p, department_name, f, matched, {})
                 grouped = matched & group_keys
                 if grouped:
-                    kept = {k: v for k, v in f.items() if k in _group_fields(ruleset)}
+                    kept = {k: v for k, v in f.items() if k in group_fields}
                     groups[len(lines)] = _GroupLine(grouped, kept, p.name, department_name)
                 lines.append(_compact(outcome))
                 partials.append(_partial(outcome, precedence if grouped else None))
