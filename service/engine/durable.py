@@ -33,6 +33,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import durable_rules_engine as _engine  # type: ignore[import-not-found]
@@ -188,8 +189,15 @@ class DurableRulesMatcher:
         if len(definition) > MAX_RULES:
             raise EngineFailure(f"ruleset {ruleset.id} compiles to more than {MAX_RULES} rules")
         self.definition = definition
-        # (field, engine name, power of ten that makes it a whole number, or None to send it as it is)
-        self._fields = [(name, FIELDS[name].engine_name, _SCALE.get(FIELDS[name].type)) for name in sorted(used_fields)]
+        # Fields sent as they are (text, whole numbers, booleans), and decimals with the power of ten that makes
+        # them whole numbers (money in fens, scores in millionths: exact, as they have at most 2 and 6 decimals).
+        names = sorted(used_fields)
+        self._plain = [(name, FIELDS[name].engine_name) for name in names if FIELDS[name].type not in _SCALE]
+        self._scaled = [
+            (name, FIELDS[name].engine_name, Decimal(10) ** _SCALE[FIELDS[name].type])
+            for name in names
+            if FIELDS[name].type in _SCALE
+        ]
         self.engine_name = f"{ruleset.id}-{ruleset.digest.removeprefix('sha256:')[:16]}-{next(_SEQUENCE)}"
         self._lock = _ENGINE_LOCK
         self._sessions = itertools.count(1)
@@ -216,10 +224,15 @@ class DurableRulesMatcher:
     def _message(self, facts: LineFacts, sid: str, n: int = 0) -> dict[str, Any]:
         """What durable-rules sees of a line: ``n`` first (read back from each action), then the fields."""
         message: dict[str, Any] = {"n": n, "t": "line", "sid": sid}
-        for name, engine_name, scale in self._fields:
-            value = facts.get(name)
+        get = facts.get
+        for name, engine_name in self._plain:
+            value = get(name)
             if value is not None:
-                message[engine_name] = value if scale is None else int(value.scaleb(scale))
+                message[engine_name] = value
+        for name, engine_name, factor in self._scaled:
+            value = get(name)
+            if value is not None:
+                message[engine_name] = int(value * factor)
         return message
 
     def _match_batch(self, batch: Sequence[LineFacts]) -> list[frozenset[str]] | None:
