@@ -259,7 +259,7 @@ def _partial(o: LineOutcome, precedence: Mapping[str, int] | None) -> bytes:
             "project_id": p.project_id,
             "department_id": p.department_id,
             "name": p.name,
-            "kind": p.kind.value,
+            "kind": str(p.kind),
             "requested": money_text(p.requested),
             "after_policies": money_text(o.amount),
         }

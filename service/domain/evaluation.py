@@ -145,7 +145,7 @@ class Fold:
             department_name=department_name,
             facts=facts,
             amount=project.requested,
-            tier=self.ruleset.base_tiers.get(project.kind.value),
+            tier=self.ruleset.base_tiers.get(str(project.kind)),
         )
         policies = self.ruleset.policies
         if not group_flags:  # the common case: the first matched rule of each policy, in precedence order

@@ -86,13 +86,13 @@ def line_facts(project: Project, department: Department, fiscal_year: int) -> Li
     facts: LineFacts = {
         "project_id": project.project_id,
         "department_id": project.department_id,
-        "kind": project.kind.value,
+        "kind": str(project.kind),  # str(): the value of a StrEnum, without the slower .value descriptor
         "requested": project.requested,
         "idle_balance": project.idle_balance,
         "urgent": project.urgent,
-        "protection": project.protection.value,
+        "protection": str(project.protection),
         "fiscal_year": fiscal_year,
-        "department.kind": department.kind.value,
+        "department.kind": str(department.kind),
     }
     optional: tuple[tuple[str, Any], ...] = (
         ("prior_year_budget", project.prior_year_budget),
