@@ -192,7 +192,18 @@ class Fold:
                 "reclaimed": line.reclaimed,
                 "tier": line.tier,
             }
-            self._explain_applied(line, policy, rule.rule_id, rule.actions, rule.explain, rule.fields, effect, extra)
+            self._explain(
+                line,
+                policy,
+                rule.rule_id,
+                rule.actions,
+                rule.explain,
+                rule.fields,
+                "applied",
+                effect,
+                extra,
+                reuse=True,
+            )
 
     def _supersede(self, line: LineOutcome, policy: CompiledPolicy, rule: CompiledRule) -> None:
         """List a rule that would have changed the line, had an earlier policy not terminated it."""
@@ -308,38 +319,11 @@ class Fold:
         line.flags[rule.code] = {"code": rule.code, "others": list(others.listed), "others_count": others.count}
         line.flag_precedence.setdefault(rule.code, policy.precedence)
         line.fired.append(f"{policy.id}/{rule.rule_id}")
-        self._explain_applied(line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, ZERO, extra)
+        self._explain(
+            line, policy, rule.rule_id, (flag,), rule.explain, rule.fields, "applied", ZERO, extra, reuse=True
+        )
 
     # -------------------------------------------------------------- explanations
-
-    def _explain_applied(
-        self,
-        line: LineOutcome,
-        policy: CompiledPolicy,
-        rule_id: str,
-        actions: Sequence[BoundAction],
-        templates: tuple[Template, Template],
-        fields: Sequence[str],
-        effect: Decimal,
-        extra: Mapping[str, Any],
-    ) -> None:
-        """:meth:`_explain` of an applied rule, reusing the entry of an earlier firing with the same values."""
-        site = (id(templates), tuple(extra))
-        if site not in self._reuse_specs:
-            self._reuse_specs[site] = _reuse_spec(templates, fields, policy, frozenset(extra))
-        spec = self._reuse_specs[site]
-        if spec is None:
-            self._explain(line, policy, rule_id, actions, templates, fields, "applied", effect, extra)
-            return
-        key = (site, effect, *[get(line, extra) for get in spec])
-        known = self._reused.get(key)
-        if known is not None:
-            line.explanations.append(dict(known))
-            return
-        entry = self._explain(line, policy, rule_id, actions, templates, fields, "applied", effect, extra)
-        if len(self._reused) >= MAX_REUSED:
-            self._reused.clear()
-        self._reused[key] = dict(entry)
 
     def _explain(
         self,
@@ -352,9 +336,34 @@ class Fold:
         outcome: str,
         effect: Decimal,
         extra: Mapping[str, Any],
+        *,
+        reuse: bool = False,
     ) -> dict[str, Any]:
-        zh, en = self._render(templates, policy, line, extra)
-        return self._entry(line, policy, rule_id, actions, outcome, effect, zh, en, fields)
+        """The entry of one firing, added to the line's explanations.
+
+        With ``reuse`` (an applied rule whose entry nobody changes afterwards), an entry made earlier with the
+        same values (see :func:`_reuse_spec`) is copied instead of being rendered again.
+        """
+        if not reuse:
+            zh, en = self._render(templates, policy, line, extra)
+            return self._entry(line, policy, rule_id, actions, outcome, effect, zh, en, fields)
+        site = (id(templates), tuple(extra))
+        if site not in self._reuse_specs:
+            self._reuse_specs[site] = _reuse_spec(templates, fields, policy, frozenset(extra))
+        spec = self._reuse_specs[site]
+        if spec is None:
+            return self._explain(line, policy, rule_id, actions, templates, fields, outcome, effect, extra)
+        key = (site, outcome, effect, *[get(line, extra) for get in spec])
+        known = self._reused.get(key)
+        if known is not None:
+            entry = dict(known)
+            line.explanations.append(entry)
+            return entry
+        entry = self._explain(line, policy, rule_id, actions, templates, fields, outcome, effect, extra)
+        if len(self._reused) >= MAX_REUSED:
+            self._reused.clear()
+        self._reused[key] = dict(entry)
+        return entry
 
     def _entry(
         self,
