@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.app.errors import Conflict
-from service.domain.ruleset import canonical_json
+from service.domain.ruleset import canonical_json, canonical_result_json
 from service.storage.models import AuditHeadRow, AuditRecordRow
 
 GENESIS = "0" * 64
@@ -65,8 +65,10 @@ def versions() -> tuple[str, str]:
 
 
 def _canonical_record(row: AuditRecordRow) -> str:
+    # Text, whole numbers and null only: canonical_result_json writes the characters canonical_json would,
+    # several times faster on the megabytes of escaped input and result text a large decision carries.
     fields = row.model_dump(exclude={"chain_hash"})
-    return canonical_json(fields)
+    return canonical_result_json(fields)
 
 
 def chain_hash(secret: str, row: AuditRecordRow) -> str:
