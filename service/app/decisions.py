@@ -135,7 +135,10 @@ def record_decision(
         )
         if row is not None:
             row.audit_seq, row.chain_hash = record.seq, record.chain_hash
-            repository.add(session, row)
+            if row.result_json == record.result_json:  # always, for a recommendation: the texts are copied
+                repository.add_with_record_texts(session, row, input_too=row.input_json == record.input_json)
+            else:
+                repository.add(session, row)
     return record
 
 
