@@ -118,8 +118,10 @@ def record_decision(
 ) -> AuditRecordRow:
     """Append the audit record of a decision (``result_json``: canonical text) and, when given, insert its row.
 
-    One transaction; the row is written once, with the record's sequence number and chain hash.
-    ``input_json``, when given, is ``input_doc``'s canonical text already made.
+    One transaction; the row is written once, with the record's sequence number and chain hash, and the texts
+    it shares with the record (the result, and the input unless it came from a dataset) copied from the record
+    in the database rather than sent twice. ``input_json``, when given, is ``input_doc``'s canonical text
+    already made.
     """
     with state.db.transaction() as session:
         record = audit.append(
