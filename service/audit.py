@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from service.app.errors import Conflict
-from service.domain.ruleset import canonical_json
+from service.domain.ruleset import canonical_json, canonical_result_bytes
 from service.storage.models import AuditHeadRow, AuditRecordRow
 
 GENESIS = "0" * 64
@@ -64,14 +64,21 @@ def versions() -> tuple[str, str]:
     return _v("budget-rules"), _v("durable-rules")
 
 
-def _canonical_record(row: AuditRecordRow) -> str:
+def _canonical_record(row: AuditRecordRow) -> bytes:
+    """The record's canonical JSON (:func:`canonical_json`) as UTF-8.
+
+    Text, whole numbers and null only: :func:`canonical_result_bytes` writes those characters several times
+    faster than the standard library on the megabytes of escaped input and result text of a large decision.
+    """
     fields = row.model_dump(exclude={"chain_hash"})
-    return canonical_json(fields)
+    return canonical_result_bytes(fields)
 
 
 def chain_hash(secret: str, row: AuditRecordRow) -> str:
-    message = (row.prev_hash + _canonical_record(row)).encode("utf-8")
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    """HMAC-SHA256(secret, prev_hash + canonical record), the UTF-8 of that text."""
+    mac = hmac.new(secret.encode("utf-8"), row.prev_hash.encode("utf-8"), hashlib.sha256)
+    mac.update(_canonical_record(row))
+    return mac.hexdigest()
 
 
 class AuditTampered(Conflict):

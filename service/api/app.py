@@ -6,6 +6,7 @@ migrations applied, the default ruleset compiled into its durable-rules matcher.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -49,9 +50,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
         if warm:
             await run_in_threadpool(install_shipped, db, settings.audit_secret)
             await run_in_threadpool(state.engines.warm)
+        _freeze_startup_objects()
         try:
             yield
         finally:
+            gc.unfreeze()
             state.engines.close()
             state.db.dispose()
 
@@ -85,6 +88,20 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True, warm: 
     install_openapi(app)  # every error status in the envelope, on every operation (service/api/openapi.py)
     install_web(app)  # the web pages under /ui/ and their local static files (service/web, docs/web.md)
     return app
+
+
+def _freeze_startup_objects() -> None:
+    """Keep the objects alive at start-up out of every later garbage collection (``gc.freeze``).
+
+    A worker holds about 190,000 tracked objects once started (modules, schemas, the compiled rulesets).
+    Every few dozen large recommendations CPython runs a full collection that walks all of them: measured
+    140-260 ms on this machine, added to whichever request happens to trigger it (the p99 of a 1,000-line
+    POST). Frozen, they are skipped; what requests allocate is still collected as before. Cycles among the
+    frozen objects that become garbage later are not reclaimed until shutdown unfreezes them (reference
+    counting still frees everything else): start-up state is long-lived by design.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def app_from_environment() -> FastAPI:

@@ -5,7 +5,8 @@ under ``/v1/`` it checks the bearer token (in a worker thread: it is a database 
 ``unauthenticated`` at once when the token is missing, unknown, revoked or expired — before a single
 byte of the body is received, whatever the body holds. A database failure while checking answers 503
 ``database_unavailable``. The endpoints' own role check (service/api/deps.py) still runs: this layer
-only guarantees that unauthenticated bodies cost nothing.
+only guarantees that unauthenticated bodies cost nothing. The actor found is handed to that check in the
+request's scope (:func:`authenticated_actor`), so a request looks its token up once, not twice.
 
 Each token verified here is remembered (its SHA-256, in a bounded LRU: :class:`VerifiedTokens`) so that
 the rate limiter (service/api/security.py) keys a caller by token only once the token has proved
@@ -16,6 +17,7 @@ flood from that address.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import sqlite3
 import threading
@@ -30,11 +32,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.errors import envelope
 from service.app import errors as app_errors
+from service.audit import Actor
 
 log = logging.getLogger("budget_rules.api")
 
 MISSING = "missing bearer token (Authorization: Bearer TOKEN)"
 PROTECTED_PREFIX = "/v1/"
+ACTOR_SCOPE_KEY = "budget_rules.actor"
+"""Where the actor found for the request's token is kept in the ASGI scope (with the token's SHA-256), so
+the endpoints' dependency (service/api/deps.py) checks its role without a second database lookup."""
 
 
 class VerifiedTokens:
@@ -91,7 +97,7 @@ class AuthenticateFirstMiddleware:
             return
         state = scope["app"].state.budget_rules
         try:
-            await anyio.to_thread.run_sync(_check, state, token.decode("utf-8", "replace"))
+            actor = await anyio.to_thread.run_sync(_check, state, token.decode("utf-8", "replace"))
         except app_errors.Unauthenticated as error:
             await _unauthenticated(error.message)(scope, receive, send)
             return
@@ -105,17 +111,29 @@ class AuthenticateFirstMiddleware:
             )
             await response(scope, receive, send)
             return
-        self.verified.add(token_digest(token))
+        digest = token_digest(token)
+        self.verified.add(digest)
+        scope[ACTOR_SCOPE_KEY] = (digest, actor)
         await self.app(scope, receive, send)
 
 
-def _check(state: object, token: str) -> None:
+def authenticated_actor(scope: Scope, token: str) -> Actor | None:
+    """The actor this middleware found for ``token`` in this same request, or None (then look it up)."""
+    found = scope.get(ACTOR_SCOPE_KEY)
+    if found is None:
+        return None
+    digest, actor = found
+    presented = token.encode("latin-1", "replace")  # Starlette decodes header values as latin-1: the raw bytes
+    return actor if hmac.compare_digest(digest, token_digest(presented)) else None
+
+
+def _check(state: object, token: str) -> Actor:
     from service.app.state import AppState
     from service.app.tokens import authenticate
 
     assert isinstance(state, AppState)
     with state.db.transaction() as session:
-        authenticate(session, token)
+        return authenticate(session, token)
 
 
 def _unauthenticated(message: str) -> JSONResponse:

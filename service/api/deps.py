@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.api.authfirst import authenticated_actor
 from service.api.body import json_object_body
 from service.app import roles
 from service.app.errors import Unauthenticated
@@ -27,9 +28,14 @@ State = Annotated[AppState, Depends(get_state)]
 JsonObject = Annotated[dict[str, Any], Depends(json_object_body)]
 
 
-def current_actor(state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+def current_actor(
+    request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("missing bearer token (Authorization: Bearer TOKEN)")
+    found = authenticated_actor(request.scope, credentials.credentials)  # by the middleware, moments ago
+    if found is not None:
+        return found
     with state.db.transaction() as session:
         return authenticate(session, credentials.credentials)
 

@@ -118,8 +118,10 @@ def record_decision(
 ) -> AuditRecordRow:
     """Append the audit record of a decision (``result_json``: canonical text) and, when given, insert its row.
 
-    One transaction; the row is written once, with the record's sequence number and chain hash.
-    ``input_json``, when given, is ``input_doc``'s canonical text already made.
+    One transaction; the row is written once, with the record's sequence number and chain hash, and the texts
+    it shares with the record (the result, and the input unless it came from a dataset) copied from the record
+    in the database rather than sent twice. ``input_json``, when given, is ``input_doc``'s canonical text
+    already made.
     """
     with state.db.transaction() as session:
         record = audit.append(
@@ -135,7 +137,10 @@ def record_decision(
         )
         if row is not None:
             row.audit_seq, row.chain_hash = record.seq, record.chain_hash
-            repository.add(session, row)
+            if row.result_json == record.result_json:  # always, for a recommendation: the texts are copied
+                repository.add_with_record_texts(session, row, input_too=row.input_json == record.input_json)
+            else:
+                repository.add(session, row)
     return record
 
 

@@ -200,6 +200,14 @@ def canonical_result_json(value: Any) -> str:
         return canonical_json(value)
 
 
+def canonical_result_bytes(value: Any) -> bytes:
+    """:func:`canonical_result_json` as UTF-8 bytes, without a round trip through ``str`` (for hashing)."""
+    try:
+        return orjson.dumps(value, default=_decimal_text, option=_ORJSON_CANONICAL)
+    except (TypeError, orjson.JSONEncodeError):
+        return canonical_json(value).encode("utf-8")
+
+
 # Types that orjson would write its own way (datetimes in ISO form, dataclasses as objects, subclasses of str,
 # int, dict, list) are passed to the default hook, which sends them to the standard library.
 _ORJSON_CANONICAL = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from service import audit
+from service.domain.ruleset import canonical_json
 from tests.api.conftest import SECRET, bearer, dumps, small_request
 
 
@@ -179,3 +182,36 @@ def test_decision_and_audit_record_are_one_transaction(
     )
     assert ok.status_code == 200
     assert _one(app, "SELECT count(*) AS n FROM decisions")["n"] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("seq", "text"),
+    [
+        (1, '{"note":"plain"}'),
+        (2, '{"名称":"武定县\\n第二行\\t","ctl":"\\u001f\\u007f"}'),
+        (3, "quotes \" and backslashes \\ and / and \u2028 \u2029 \x7f \x00 and 𝄞"),
+        (2**70, "a number beyond 64 bits: the standard library writes the record"),
+    ],
+)
+def test_chain_hash_is_that_of_the_standard_canonical_form(seq: int, text: str) -> None:
+    """The chain hash is computed through orjson; chains written with the standard library's text still verify."""
+    row = audit.AuditRecordRow(
+        seq=seq,
+        recorded_at="2026-11-30T00:00:00.000000+00:00",
+        actor_name="名字",
+        actor_role="compiler",
+        action="recommendation",
+        subject=None,
+        input_json=text,
+        result_json=text * 3,
+        ruleset_id=None,
+        ruleset_revision=None,
+        ruleset_digest=None,
+        package_version="1",
+        engine_version="2.0.28",
+        prev_hash=audit.GENESIS,
+        chain_hash="",
+    )
+    stdlib = canonical_json(row.model_dump(exclude={"chain_hash"}))
+    expected = hmac.new(SECRET.encode(), (row.prev_hash + stdlib).encode(), hashlib.sha256)
+    assert audit.chain_hash(SECRET, row) == expected.hexdigest()

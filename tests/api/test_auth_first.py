@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import anyio
 import httpx
@@ -18,6 +19,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import service.api.deps
+import service.app.tokens
 from service.api import create_app
 from tests.api.conftest import bearer, make_settings
 
@@ -50,6 +53,27 @@ def test_a_valid_token_still_gets_the_body_checked(client: TestClient, tokens: d
     response = client.post("/v1/recommendations", content=b'{"not json', headers=bearer(tokens["compiler"]))
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_a_request_looks_its_token_up_once_and_the_role_is_still_checked(
+    client: TestClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The middleware hands the actor it found to the endpoint's role check: one token lookup per request."""
+    calls: list[str] = []
+    original = service.app.tokens.authenticate
+
+    def counting(session: Any, presented: str, now: Any = None) -> Any:
+        calls.append(presented)
+        return original(session, presented, now)
+
+    monkeypatch.setattr(service.app.tokens, "authenticate", counting)
+    monkeypatch.setattr(service.api.deps, "authenticate", counting)
+    listed = client.get("/v1/decisions?limit=1", headers=bearer(tokens["auditor"]))
+    assert listed.status_code == 200
+    assert calls == [tokens["auditor"]]
+    refused = client.post("/v1/recommendations", content=b"{}", headers=bearer(tokens["auditor"]))
+    assert refused.status_code == 403
+    assert calls == [tokens["auditor"], tokens["auditor"]]
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,28 @@ def test_forged_decision_with_the_services_own_answer_is_caught(
     assert report["integrity"]["matches_audit"] is False
 
 
+def test_decision_rows_hold_the_texts_of_their_records(
+    app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
+) -> None:
+    """The row's result (and a body's input) are copied from the audit record inside the database: the same text,
+    and the text of the response; a dataset decision's row holds the dataset's input, its record the reference."""
+    body = small_request(demo_request, 1)
+    imported = client.post("/v1/datasets", content=dumps(body), headers=bearer(tokens["compiler"]))
+    assert imported.status_code == 201, imported.text
+    for request in (body, {"dataset_id": imported.json()["id"], "envelope": "100000.00"}):
+        response = client.post("/v1/recommendations", content=dumps(request), headers=bearer(tokens["compiler"]))
+        assert response.status_code == 200, response.text
+        decision_id = response.json()["decision_id"]
+        row = _one(app, "SELECT * FROM decisions WHERE id = :i", i=decision_id)
+        record = _one(app, "SELECT * FROM audit_records WHERE seq = :s", s=row["audit_seq"])
+        assert row["result_json"] == record["result_json"] == response.text
+        assert json.loads(row["input_json"])["projects"] == body["projects"]
+        assert (row["input_json"] == record["input_json"]) is ("dataset_id" not in request)
+        assert row["chain_hash"] == record["chain_hash"] and row["envelope"] == json.loads(response.text)["envelope"]
+        detail = client.get(f"/v1/decisions/{decision_id}", headers=bearer(tokens["auditor"])).json()
+        assert detail["integrity"]["matches_audit"] is True, detail["integrity"]
+
+
 def test_forged_dataset_and_revision_rows_are_named(
     app: FastAPI, client: TestClient, tokens: dict[str, str], demo_request: dict[str, Any]
 ) -> None:

@@ -3,11 +3,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, insert, literal
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.storage.models import DecisionRow
+from service.storage.models import AuditRecordRow, DecisionRow
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,25 @@ class DecisionFilter:
 def add(session: Session, row: DecisionRow) -> None:
     session.add(row)
     session.flush()
+
+
+def add_with_record_texts(session: Session, row: DecisionRow, *, input_too: bool) -> None:
+    """Insert ``row``, its result text (and its input text when ``input_too``) copied in the database from its
+    audit record ``row.audit_seq`` (already flushed in this transaction) instead of sent a second time.
+
+    The texts are the same characters either way (the row's own are what the record holds); a 1,000-line
+    decision's result is a megabyte, and PostgreSQL copies its stored (compressed) form without receiving,
+    checking and compressing it again.
+    """
+    copied = ["result_json", *(["input_json"] if input_too else [])]
+    table = DecisionRow.__table__  # type: ignore[attr-defined]
+    names = [c.name for c in table.columns if c.name not in copied]
+    values = [literal(getattr(row, name), type_=table.c[name].type) for name in names]
+    sources = [getattr(AuditRecordRow, name) for name in copied]
+    source = select(*values, *sources).where(AuditRecordRow.seq == row.audit_seq)
+    statement = insert(table).from_select([*names, *copied], source).returning(table.c.id)
+    if session.execute(statement).scalar_one_or_none() != row.id:
+        raise LookupError(f"audit record {row.audit_seq} is not in this transaction: decision {row.id} not written")
 
 
 def get(session: Session, decision_id: str) -> DecisionRow | None:
