@@ -179,7 +179,7 @@ def _line_json(o: LineOutcome, env: Decimal | None, pool: Decimal) -> tuple[dict
         "project_id": p.project_id,
         "department_id": p.department_id,
         "name": p.name,
-        "kind": p.kind.value,
+        "kind": str(p.kind),
         "requested": fen_text(requested),
         "after_policies": fen_text(after_policies),
         "recommended": fen_text(recommended),
