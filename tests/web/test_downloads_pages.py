@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,27 +23,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from service.api import create_app
 from service.app import accounts, roles
 from service.app.tokens import create_token
-from service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "wuding-county-2021.json"
 SECRET = "downloads-pages-secret"
 PASSWORD = "downloads pages password"
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    url = f"sqlite:///{tmp_path_factory.mktemp('downloads') / 'budget-rules.sqlite3'}"
-    return create_app(Settings(database_url=url, audit_secret=SECRET, environment="test"))
-
-
-@pytest.fixture(scope="module")
-def started(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

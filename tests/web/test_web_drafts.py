@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,25 +14,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from service.api import create_app
-from service.settings import Settings
 from tests.web.signin import browser, change_role, csrf_of, new_token, new_user
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "demo" / "wuding-county-2021.json"
 SECRET = "web-drafts-test-secret"
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    url = f"sqlite:///{tmp_path_factory.mktemp('webdrafts') / 'budget-rules.sqlite3'}"
-    return create_app(Settings(database_url=url, audit_secret=SECRET, environment="test"))
-
-
-@pytest.fixture(scope="module")
-def started(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
