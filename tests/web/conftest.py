@@ -27,3 +27,7 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def started(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
+
+
+# The real server and the Chromium session of the browser tests, for every module that drives pages in a browser.
+from tests.web.test_web_browser import browser, server  # noqa: E402, F401

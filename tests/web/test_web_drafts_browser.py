@@ -13,18 +13,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from tests.web.test_web_browser import (  # noqa: F401 (fixtures)
-    Server,
-    browser,
-    leaked_codes,
-    open_page,
-    server,
-    sign_in,
-    small_request,
-)
+from tests.web.test_web_browser import Server, leaked_codes, open_page, sign_in, small_request
 
 
-def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> None:  # noqa: F811
+def test_recommendation_to_final_by_clicking(server: Server, browser: Any) -> None:
     request = small_request(4)
     request["envelope"] = "5000000.00"
     with server.api("compiler") as api:

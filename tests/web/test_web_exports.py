@@ -15,11 +15,11 @@ from openpyxl import load_workbook
 from service.app import decisions
 from service.cli import run_recommendation
 from tests.web.signin import browser
-from tests.web.test_web_pages import app, decision_id, started, users  # noqa: F401 - fixtures
+from tests.web.test_web_pages import SECRET, decision_id, users  # noqa: F401 - fixtures, and the app's audit secret
 
 
 def test_export_xlsx_is_chinese_and_reads_back(
-    app: FastAPI,  # noqa: F811
+    app: FastAPI,
     users: dict[str, str],  # noqa: F811
     decision_id: str,  # noqa: F811
     tmp_path: Path,
@@ -39,7 +39,7 @@ def test_export_xlsx_is_chinese_and_reads_back(
 
 
 def test_downloads_check_the_role_first(
-    app: FastAPI,  # noqa: F811
+    app: FastAPI,
     users: dict[str, str],  # noqa: F811
     decision_id: str,  # noqa: F811
 ) -> None:
@@ -53,7 +53,7 @@ def test_downloads_check_the_role_first(
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed (python3 dev.py report-tools)")
 def test_budget_pdf_download(
-    app: FastAPI,  # noqa: F811
+    app: FastAPI,
     users: dict[str, str],  # noqa: F811
     decision_id: str,  # noqa: F811
     tmp_path: Path,
@@ -68,7 +68,7 @@ def test_budget_pdf_download(
 
 
 def test_import_template_download(
-    app: FastAPI,  # noqa: F811
+    app: FastAPI,
     users: dict[str, str],  # noqa: F811
 ) -> None:
     compiler = browser(app, users["compiler"])

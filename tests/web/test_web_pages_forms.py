@@ -15,21 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_web_browser import (  # noqa: F401
-    Server,
-    browser,
-    leaked_codes,
-    open_page,
-    server,
-    sign_in,
-    small_request,
-)
+
+from tests.web.test_web_browser import Server, leaked_codes, open_page, sign_in, small_request
 
 REVIEW_WIDTH = 390
 
 
 @pytest.fixture(scope="module")
-def dataset_id(server: Server) -> str:  # noqa: F811
+def dataset_id(server: Server) -> str:
     import json
 
     with server.api("compiler") as api:
@@ -47,8 +40,8 @@ def fits(w: Any) -> None:
 
 
 def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
-    server: Server,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    browser: Any,
     dataset_id: str,
 ) -> None:
     # the maintainer opens the form from the ruleset's page
@@ -185,8 +178,8 @@ def test_cut_rate_15_percent_returned_revised_approved_activated_and_used(
 
 
 def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
-    server: Server,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    browser: Any,
     dataset_id: str,
 ) -> None:
     w = open_page(browser, server)
@@ -275,8 +268,8 @@ def test_analyst_builds_runs_and_saves_a_what_if_without_a_file(
 
 
 def test_compiler_reviews_disclosures_sees_late_ones_and_exports(
-    server: Server,  # noqa: F811
-    browser: Any,  # noqa: F811
+    server: Server,
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     import json

@@ -14,7 +14,7 @@ from service.app import whatifs
 from service.domain.policy import Parameter
 from service.policyfiles import Catalog
 from tests.web.signin import browser, csrf_of
-from tests.web.test_web_pages import ROLES, app, started, users  # noqa: F401 - fixtures
+from tests.web.test_web_pages import ROLES, SECRET, users  # noqa: F401 - fixtures, and the app's audit secret
 
 A = Catalog.load().compile("wuding-county").revision
 PAGES = {
@@ -64,7 +64,7 @@ def test_posts_refuse_other_roles_and_missing_csrf(app: FastAPI, users: dict[str
 
 
 def test_a_maintainer_cannot_approve_and_a_returned_comment_is_required(
-    app: FastAPI,  # noqa: F811
+    app: FastAPI,
     users: dict[str, str],  # noqa: F811
 ) -> None:
     maker = browser(app, users["maintainer"])
@@ -185,7 +185,7 @@ def test_a_what_if_becomes_a_scenario_file(specs: dict[str, dict[str, Parameter]
     assert "dataset_id: d" in text and "Decimal" not in text
 
 
-def test_the_what_if_form_reads_the_kinds_boxes(app: FastAPI, started: Any) -> None:  # noqa: F811
+def test_the_what_if_form_reads_the_kinds_boxes(app: FastAPI, started: Any) -> None:
     """In the what-if form too, the protected kinds are boxes: unticked ones leave the list, an untouched
     list is no change, and a kind that is not offered is a problem at its field."""
     from starlette.datastructures import FormData
