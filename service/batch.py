@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 import orjson
 
@@ -44,10 +44,14 @@ from service.domain.decision import (
 from service.domain.evaluation import Fold, LineOutcome
 from service.domain.facts import FIELDS, LineFacts, line_facts
 from service.domain.money import ZERO, fen_text, from_fen, money_text, to_fen
-from service.domain.records import Project, RequestValidator
+from service.domain.records import Project, RequestHeader, RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
+if TYPE_CHECKING:
+    from service.batchpool import LinePool, Place
+
 CHUNK = 2000
+POOLED_FROM = 2001  # lines from which worker processes pay (:mod:`service.batchpool`): more than a chunk
 WRITE_EVERY = 256  # pieces of output text joined per write: fewer calls, and a small buffer (the memory peak)
 _LINES = '"@@LINES@@"'
 _NOTHING: frozenset[str] = frozenset()
@@ -60,9 +64,9 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-@dataclass(slots=True)
-class _Line:
-    """What stays in memory of a line between the passes (money in fens)."""
+class _Line(NamedTuple):
+    """What stays in memory of a line between the passes (money in fens); a tuple, which worker processes
+    pass back and forth about 20 times as fast as a dataclass (:mod:`service.batchpool`)."""
 
     project_id: str
     department_id: str
@@ -75,8 +79,7 @@ class _Line:
     urgent: bool
 
 
-@dataclass(slots=True)
-class _GroupLine:
+class _GroupLine(NamedTuple):
     """A line that meets a cross-line rule: the facts its explanations read."""
 
     matched: frozenset[str]
@@ -95,14 +98,27 @@ def recommend_stream(
     origins: Mapping[tuple[str, int], str] | None = None,
     progress: Progress | None = None,
     projects: Iterator[Any] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Write the result document of ``raw`` to ``out``; returns its head and summary (no lines).
 
     The request's project items are released as they are consumed (``raw["projects"]`` is emptied).
     ``projects``, when given, yields the project items instead of ``raw["projects"]`` (a file read a line at a
     time: :mod:`service.io.jsonstream`); ``raw["projects"]`` is then ``[]``, for the header's validation.
+    With ``workers`` over 1 and more than a chunk of lines (:data:`service.batchpool.CHUNK`) given by
+    ``projects``, both passes run on that many worker processes (:mod:`service.batchpool`), with the same
+    result; a line with a problem then raises :class:`service.batchpool.DecideSerially` before anything is
+    written: decide again with ``workers=1`` to have every problem listed.
     """
     with gcpause.paused():  # see service/domain/gcpause.py
+        if workers > 1 and projects is not None:
+            head = list(itertools.islice(projects, POOLED_FROM))
+            projects = itertools.chain(head, projects)
+            if len(head) == POOLED_FROM and RequestValidator(raw).header is not None:
+                from service.batchpool import LinePool
+
+                with LinePool(raw, ruleset, matcher.name, workers) as pool:
+                    return _recommend_stream(raw, ruleset, matcher, out, decision_id, origins, progress, projects, pool)
         return _recommend_stream(raw, ruleset, matcher, out, decision_id, origins, progress, projects)
 
 
@@ -115,6 +131,7 @@ def _recommend_stream(
     origins: Mapping[tuple[str, int], str] | None,
     progress: Progress | None,
     projects: Iterator[Any] | None = None,
+    pool: LinePool | None = None,
 ) -> dict[str, Any]:
     validator = RequestValidator(raw)
     listed = raw.get("projects") if isinstance(raw.get("projects"), list) else []
@@ -122,7 +139,11 @@ def _recommend_stream(
     items = listed if projects is None else projects
     total = len(listed)  # 0 for lines given by ``projects``: their count is known only at the end
     with tempfile.TemporaryFile(mode="w+b") as spool:
-        lines, groups = _first_pass(validator, items, ruleset, matcher, spool, progress, total)
+        if pool is None:
+            lines, groups = _first_pass(validator, items, ruleset, matcher, spool, progress, total)
+        else:
+            assert projects is not None  # a pool is started only for lines given one at a time
+            lines, groups, places = _first_pass_pooled(pool, projects, progress)
         validator.finish(origins)
         header = validator.header
         assert header is not None
@@ -135,9 +156,11 @@ def _recommend_stream(
         before, after = _dumps({**head, "lines": "@@LINES@@", "summary": summary}).split(_LINES)
         out.write(before)
         spool.seek(0)
-        _second_pass(
-            spool, out, ruleset, lines, groups, group_results, env_shares, pool_shares, header.envelope is not None
-        )
+        passed = (lines, groups, group_results, env_shares, pool_shares, header.envelope is not None)
+        if pool is None:
+            _second_pass(spool, out, ruleset, *passed)
+        else:
+            _second_pass_pooled(pool, places, out, *passed)
         out.write(after)
     return {**head, "summary": summary}
 
@@ -151,57 +174,67 @@ def _first_pass(
     progress: Progress | None,
     total: int,
 ) -> tuple[list[_Line], dict[int, _GroupLine]]:
-    header = validator.header
-    departments = {d.department_id: d for d in header.departments} if header else {}
-    fold = Fold(ruleset)
-    precedence = {p.id: p.precedence for p in ruleset.policies}
-    group_keys = frozenset(g.key for p in ruleset.policies for g in p.group_rules)
-    group_fields = _group_fields(ruleset)
+    decider = Decider(validator.header, ruleset, matcher) if validator.header is not None else None
     lines: list[_Line] = []
     groups: dict[int, _GroupLine] = {}
-    chunk: list[Project] = []
-    partials: list[bytes] = []
-
-    def flush() -> None:
-        if not chunk:
-            return
-        if not validator.problems and header is not None:
-            facts = [line_facts(p, departments[p.department_id], header.fiscal_year) for p in chunk]
-            for p, f, matched in zip(chunk, facts, matcher.match(facts), strict=True):
-                department_name = departments[p.department_id].name
-                outcome = fold.fold_line(p, department_name, f, matched, {})
-                grouped = matched & group_keys
-                if grouped:
-                    kept = {k: v for k, v in f.items() if k in group_fields}
-                    groups[len(lines)] = _GroupLine(grouped, kept, p.name, department_name)
-                lines.append(_compact(outcome))
-                partials.append(_partial(outcome, precedence if grouped else None))
-            spool.write(b"".join(partials))  # one write a chunk: a write call costs more than the join
-            partials.clear()
-        chunk.clear()
+    for start, run in _runs(items):
+        chunk = [p for p in validator.projects(start, run) if p is not None]
+        del run  # release the raw items as they are consumed
+        if decider is not None and not validator.problems:
+            decided, grouped, partials = decider.decide(chunk, len(lines))
+            lines += decided
+            groups.update(grouped)
+            spool.write(partials)
         if progress:
             progress(len(lines), total)
-
-    for start, run in _runs(items):
-        chunk.extend(p for p in validator.projects(start, run) if p is not None)
-        del run  # release the raw items as they are consumed
-        flush()
-    flush()
     return lines, groups
 
 
-def _runs(items: MutableSequence[Any] | Iterator[Any]) -> Iterable[tuple[int, list[Any]]]:
-    """(index of the first, items) of each CHUNK of ``items``; a list's slots are released as they are taken."""
+class Decider:
+    """Matches and folds validated lines a chunk at a time (pass 1 without the validation): in this process, or
+    in a worker process of :mod:`service.batchpool`."""
+
+    def __init__(self, header: RequestHeader, ruleset: CompiledRuleset, matcher: Matcher) -> None:
+        self.departments = {d.department_id: d for d in header.departments}
+        self.fiscal_year = header.fiscal_year
+        self.matcher = matcher
+        self.fold = Fold(ruleset)
+        self.precedence = {p.id: p.precedence for p in ruleset.policies}
+        self.group_keys = frozenset(g.key for p in ruleset.policies for g in p.group_rules)
+        self.group_fields = _group_fields(ruleset)
+
+    def decide(self, chunk: list[Project], first: int) -> tuple[list[_Line], dict[int, _GroupLine], bytes]:
+        """The chunk's lines (the ``first`` is line ``first`` of the request): what stays in memory of each, the
+        ones that meet a cross-line rule (by line index), and their spool records (:func:`_partial`)."""
+        departments, fold, group_keys, group_fields = self.departments, self.fold, self.group_keys, self.group_fields
+        facts = [line_facts(p, departments[p.department_id], self.fiscal_year) for p in chunk]
+        lines: list[_Line] = []
+        groups: dict[int, _GroupLine] = {}
+        partials: list[bytes] = []
+        for p, f, matched in zip(chunk, facts, self.matcher.match(facts), strict=True):
+            department_name = departments[p.department_id].name
+            outcome = fold.fold_line(p, department_name, f, matched, {})
+            grouped = matched & group_keys
+            if grouped:
+                kept = {k: v for k, v in f.items() if k in group_fields}
+                groups[first + len(lines)] = _GroupLine(grouped, kept, p.name, department_name)
+            lines.append(_compact(outcome))
+            partials.append(_partial(outcome, self.precedence if grouped else None))
+        return lines, groups, b"".join(partials)  # one spool write a chunk: a write call costs more than the join
+
+
+def _runs(items: MutableSequence[Any] | Iterator[Any], size: int = CHUNK) -> Iterable[tuple[int, list[Any]]]:
+    """(index of the first, items) of each ``size`` of ``items``; a list's slots are released as they are taken."""
     if isinstance(items, MutableSequence):
-        for start in range(0, len(items), CHUNK):
-            run = list(items[start : start + CHUNK])
-            items[start : start + CHUNK] = [None] * len(run)
+        for start in range(0, len(items), size):
+            run = list(items[start : start + size])
+            items[start : start + size] = [None] * len(run)
             yield start, run
             del run  # before the next run is taken: one run of raw items alive at a time
         items.clear()
         return
     start = 0
-    while run := list(itertools.islice(items, CHUNK)):
+    while run := list(itertools.islice(items, size)):
         yield start, run
         start += len(run)
         del run
@@ -337,45 +370,143 @@ def _second_pass(
     pool_shares: dict[int, int],
     enveloped: bool,
 ) -> None:
-    """Complete each stored line and write it: most lines are their two stored parts around the allocation."""
+    """Complete each stored line and write it, WRITE_EVERY lines at a time (a write call costs more than a join)."""
     if not lines:
         out.write("[]")
         return
-    fold = Fold(ruleset)
-    policies = {p.id: p for p in ruleset.policies}
+    renderer = Renderer(ruleset)
     out.write("[\n")
-    pending: list[str] = []  # written a chunk at a time: a write call costs more than the join
-    for i, (line, record) in enumerate(zip(lines, spool, strict=True)):
-        head, tail, *group = record.decode().split("\t")
-        if not tail:  # a line that meets a cross-line rule: its flags and explanations are completed here
-            stored_flags, precedences = orjson.loads(group[0])
-            flags, explanations = _dumps(stored_flags), group[1].rstrip("\n")
-            if i in group_results:
-                flags, explanations = _with_group_results(
-                    fold, policies, line, groups[i], group_results[i], stored_flags, explanations, precedences
-                )
-            tier = "null" if line.tier is None else str(line.tier)
-            tail = f'"tier":{tier},"flags":{flags},"explanations":{explanations}}}'
-        recommended = _recommended(line, env_shares, pool_shares, i, enveloped)
-        pool = pool_shares.get(i, 0)
-        envelope_share = recommended - pool
-        if enveloped and line.status is None and line.amount > 0 and (envelope_share < line.amount or pool > 0):
-            added = allocation_explanations(line.tier, from_fen(line.amount), from_fen(envelope_share), from_fen(pool))
-            if added:  # the same conditions as allocation_explanations': checked here on fens, it is rarely called
-                extra = _dumps(added)[1:-1]
-                # the tail ends with the explanations' closing bracket and the line's closing brace
-                tail = f"{tail[:-3]}[{extra}]}}" if tail.endswith("[]}") else f"{tail[:-2]},{extra}]}}"
-        if i:
-            pending.append(",\n")
-        pending.append(
-            f'{head}{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
-            f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}",{tail}'
+    for first in range(0, len(lines), WRITE_EVERY):
+        records = list(itertools.islice(spool, WRITE_EVERY))
+        if first:
+            out.write(",\n")
+        out.write(
+            renderer.render(
+                first,
+                records,
+                lines[first : first + WRITE_EVERY],
+                groups,
+                group_results,
+                env_shares,
+                pool_shares,
+                enveloped,
+            )
         )
-        if len(pending) >= WRITE_EVERY:
-            out.write("".join(pending))
-            pending.clear()
-    out.write("".join(pending))
     out.write("\n]")
+
+
+def _first_pass_pooled(
+    pool: LinePool, items: Iterator[Any], progress: Progress | None
+) -> tuple[list[_Line], dict[int, _GroupLine], list[Place]]:
+    """:func:`_first_pass` on the pool's workers, which keep the spool records (the place of each chunk's is
+    returned); the one cross-record check a worker cannot make (a project id seen in another chunk) is made
+    here."""
+    from service.batchpool import CHUNK as POOLED_CHUNK
+    from service.batchpool import DecideSerially
+
+    lines: list[_Line] = []
+    groups: dict[int, _GroupLine] = {}
+    places: list[Place] = []
+    seen: set[str] = set()
+    for decided, grouped, place in pool.decide(_runs(items, POOLED_CHUNK)):
+        seen.update(line.project_id for line in decided)
+        lines += decided
+        if len(seen) != len(lines):
+            raise DecideSerially("a project id is repeated")
+        groups.update(grouped)
+        places.append(place)
+        if progress:
+            progress(len(lines), 0)
+    return lines, groups, places
+
+
+def _second_pass_pooled(
+    pool: LinePool,
+    places: list[Place],
+    out: IO[str],
+    lines: list[_Line],
+    groups: dict[int, _GroupLine],
+    group_results: dict[int, dict[str, list[Any]]],
+    env_shares: dict[int, int],
+    pool_shares: dict[int, int],
+    enveloped: bool,
+) -> None:
+    """:func:`_second_pass` on the pool's workers: each gets the place of a chunk's records and only that
+    chunk's numbers."""
+    from service.batchpool import CHUNK as POOLED_CHUNK
+
+    def jobs() -> Iterator[tuple[Any, ...]]:
+        for k, place in enumerate(places):
+            span = range(k * POOLED_CHUNK, min((k + 1) * POOLED_CHUNK, len(lines)))
+            yield (
+                place,
+                span.start,
+                lines[span.start : span.stop],
+                {i: groups[i] for i in span if i in groups},
+                {i: group_results[i] for i in span if i in group_results},
+                {i: env_shares[i] for i in span if i in env_shares},
+                {i: pool_shares[i] for i in span if i in pool_shares},
+                enveloped,
+            )
+
+    if not lines:
+        out.write("[]")
+        return
+    out.write("[\n")
+    for k, text in enumerate(pool.render(jobs())):
+        out.write(",\n" + text if k else text)
+    out.write("\n]")
+
+
+class Renderer:
+    """Completes stored lines into their text (pass 2): in this process, or in a worker of :mod:`service.batchpool`."""
+
+    def __init__(self, ruleset: CompiledRuleset) -> None:
+        self.fold = Fold(ruleset)
+        self.policies = {p.id: p for p in ruleset.policies}
+
+    def render(
+        self,
+        first: int,
+        records: list[bytes],
+        lines: list[_Line],
+        groups: Mapping[int, _GroupLine],
+        group_results: Mapping[int, Mapping[str, list[Any]]],
+        env_shares: Mapping[int, int],
+        pool_shares: Mapping[int, int],
+        enveloped: bool,
+    ) -> str:
+        """Lines ``first`` … of the document, separated by ``,\\n``, from their spool records and what stays in memory
+        of them; the mappings are keyed by line index (the whole request's, or at least these lines')."""
+        fold, policies = self.fold, self.policies
+        pending: list[str] = []
+        for i, line, record in zip(itertools.count(first), lines, records):
+            head, tail, *group = record.decode().split("\t")
+            if not tail:  # a line that meets a cross-line rule: its flags and explanations are completed here
+                stored_flags, precedences = orjson.loads(group[0])
+                flags, explanations = _dumps(stored_flags), group[1].rstrip("\n")
+                if i in group_results:
+                    flags, explanations = _with_group_results(
+                        fold, policies, line, groups[i], group_results[i], stored_flags, explanations, precedences
+                    )
+                tier = "null" if line.tier is None else str(line.tier)
+                tail = f'"tier":{tier},"flags":{flags},"explanations":{explanations}}}'
+            pool = pool_shares.get(i, 0)
+            recommended = (env_shares.get(i, 0) if enveloped else line.amount) + pool
+            envelope_share = recommended - pool
+            if enveloped and line.status is None and line.amount > 0 and (envelope_share < line.amount or pool > 0):
+                added = allocation_explanations(
+                    line.tier, from_fen(line.amount), from_fen(envelope_share), from_fen(pool)
+                )
+                if added:  # the same conditions as allocation_explanations': checked here on fens, it is rarely called
+                    extra = _dumps(added)[1:-1]
+                    # the tail ends with the explanations' closing bracket and the line's closing brace
+                    tail = f"{tail[:-3]}[{extra}]}}" if tail.endswith("[]}") else f"{tail[:-2]},{extra}]}}"
+            pending.append(
+                f'{head}{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
+                f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}",{tail}'
+            )
+        return ",\n".join(pending)
 
 
 def _with_group_results(

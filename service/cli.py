@@ -130,6 +130,13 @@ def recommend(
     unit: Annotated[str, typer.Option(help="xlsx/pdf amounts in 元 or 万元")] = "元",
     fiscal_year: Annotated[int | None, typer.Option(help="fiscal year (needed for a folder of CSVs)")] = None,
     engine: Annotated[str, typer.Option(help="durable-rules (default) or plain")] = "durable-rules",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="json: worker processes for a large request file (default: one per core; 1: no worker processes)",
+            show_default=False,
+        ),
+    ] = None,
     record: Annotated[
         bool,
         typer.Option(
@@ -159,6 +166,10 @@ def recommend(
         _fail(["error: --unit and --envelope-unit must be 元 or 万元"], 2)
     if engine not in ENGINES:
         _fail([f"error: --engine must be one of {', '.join(ENGINES)}"], 2)
+    from service.batchpool import MAX_WORKERS
+
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        _fail([f"error: --workers must be between 1 and {MAX_WORKERS}"], 2)
     if record:
         with _user_errors(), _recording_errors():
             typed = _parse_envelope(envelope, envelope_unit)
@@ -179,6 +190,7 @@ def recommend(
                 engine=engine,
                 output=output,
                 confirmed=yes,
+                workers=workers,
             )
             return
         request, result = recommend_with_request(
@@ -308,18 +320,23 @@ def stream_recommendation(
     engine: str = "durable-rules",
     output: Path | None = None,
     confirmed: bool = True,
+    workers: int | None = None,
 ) -> None:
     """The json result written as it is made; to a file, atomically (a temporary file renamed).
 
     A ``.json`` request is read a project line at a time (:mod:`service.io.jsonstream`), so the whole request
     is never in memory; a request that reader gives up on (a bad file: to report its problem exactly as
     before; a header that is itself invalid: to report its lines' problems too), and the other kinds of
-    input, are read whole first.
+    input, are read whole first. Its lines are decided on ``workers`` processes (default: one per core,
+    :mod:`service.batchpool`); when a line has a problem, the file is read again and decided in this process,
+    which lists every problem.
     """
+    from service.batchpool import DecideSerially, default_workers
     from service.io.jsonstream import HeaderAfterProjects, JsonRequestStream, ReadWhole
 
     streaming = request_path.suffix.lower() == ".json" and request_path.is_file()
     header_first = False
+    processes = default_workers() if workers is None else workers
     while streaming:
         try:
             streamed = JsonRequestStream(request_path, fiscal_year, header_first=header_first)
@@ -327,10 +344,12 @@ def stream_recommendation(
             break
         try:
             raw = _overridden(streamed.raw, envelope, ruleset)
-            _stream_request(raw, {}, streamed, engine=engine, output=output, confirmed=confirmed)
+            _stream_request(raw, {}, streamed, engine=engine, output=output, confirmed=confirmed, workers=processes)
             return
         except HeaderAfterProjects:  # nothing was decided or written yet
             header_first = True
+        except DecideSerially:  # nothing was written yet: again, in this process, to list every problem
+            processes = 1
         except ReadWhole:
             break
         finally:
@@ -347,6 +366,7 @@ def _stream_request(
     engine: str,
     output: Path | None,
     confirmed: bool,
+    workers: int = 1,
 ) -> None:
     """Decide ``raw`` (its lines in ``raw["projects"]``, or given one at a time by ``streamed``) and write it."""
     import os
@@ -379,14 +399,25 @@ def _stream_request(
         try:
             if output is None:
                 out = sys.stdout
-                recommend_stream(raw, compiled, matcher, out, origins=origins, progress=progress, projects=projects)
+                recommend_stream(
+                    raw, compiled, matcher, out, origins=origins, progress=progress, projects=projects, workers=workers
+                )
                 out.write("\n")
                 out.flush()
                 return
             folder = output.resolve().parent
             with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, delete=False, suffix=".part") as tmp:
                 try:
-                    recommend_stream(raw, compiled, matcher, tmp, origins=origins, progress=progress, projects=projects)
+                    recommend_stream(
+                        raw,
+                        compiled,
+                        matcher,
+                        tmp,
+                        origins=origins,
+                        progress=progress,
+                        projects=projects,
+                        workers=workers,
+                    )
                     tmp.write("\n")
                 except BaseException:
                     tmp.close()

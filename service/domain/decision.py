@@ -36,6 +36,8 @@ POOL_CITATION = (
 class Matcher(Protocol):
     """Decides which compiled rule conditions hold for each line (the engine port)."""
 
+    name: str  # the engine's name, as :func:`service.engine.make_matcher` takes it
+
     def match(self, facts: Sequence[LineFacts]) -> list[frozenset[str]]: ...
 
 

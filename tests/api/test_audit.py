@@ -189,7 +189,7 @@ def test_decision_and_audit_record_are_one_transaction(
     [
         (1, '{"note":"plain"}'),
         (2, '{"名称":"武定县\\n第二行\\t","ctl":"\\u001f\\u007f"}'),
-        (3, "quotes \" and backslashes \\ and / and \u2028 \u2029 \x7f \x00 and 𝄞"),
+        (3, 'quotes " and backslashes \\ and / and \u2028 \u2029 \x7f \x00 and 𝄞'),
         (2**70, "a number beyond 64 bits: the standard library writes the record"),
     ],
 )
