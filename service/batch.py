@@ -22,7 +22,9 @@ Nothing is written to the output until every line has been validated: invalid in
 
 from __future__ import annotations
 
+import codecs
 import itertools
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence
 from dataclasses import dataclass
@@ -33,13 +35,14 @@ import orjson
 
 from service.domain import gcpause
 from service.domain.decision import (
+    STATUSES,
     Candidate,
-    LineSums,
     Matcher,
     allocation_explanations,
+    department_totals,
     document_head,
     share_envelope,
-    summarize,
+    summary_of,
 )
 from service.domain.evaluation import Fold, LineOutcome
 from service.domain.facts import FIELDS, LineFacts, line_facts
@@ -51,7 +54,7 @@ if TYPE_CHECKING:
     from service.batchpool import LinePool, Place
 
 CHUNK = 2000
-POOLED_FROM = 2001  # lines from which worker processes pay (:mod:`service.batchpool`): more than a chunk
+POOLED_FROM = 1001  # lines from which worker processes pay (:mod:`service.batchpool`): measured even at 1,000
 WRITE_EVERY = 256  # pieces of output text joined per write: fewer calls, and a small buffer (the memory peak)
 _LINES = '"@@LINES@@"'
 _NOTHING: frozenset[str] = frozenset()
@@ -149,9 +152,8 @@ def _recommend_stream(
         assert header is not None
         group_results = _cross_line(ruleset, lines, groups)
         env_shares, pool_shares, reserve_envelope, reserve_pool = _allocate(header.envelope, lines)
-        sums = [_sums(line, env_shares, pool_shares, i, header.envelope is not None) for i, line in enumerate(lines)]
-        summary = summarize(sums, header.departments, reserve_envelope, reserve_pool)
-        del sums  # a number per line and field: not needed by the second pass (its memory peak)
+        totals = _department_totals(lines, env_shares, pool_shares, header.envelope is not None)
+        summary = summary_of(totals, header.departments, reserve_envelope, reserve_pool)
         head = document_head(header, ruleset, decision_id)
         before, after = _dumps({**head, "lines": "@@LINES@@", "summary": summary}).split(_LINES)
         out.write(before)
@@ -334,22 +336,28 @@ def _allocate(envelope: Decimal | None, lines: list[_Line]) -> tuple[dict[int, i
     return env_shares, pool_shares, from_fen(env_left), from_fen(pool_left)
 
 
-def _recommended(line: _Line, env_shares: dict[int, int], pool_shares: dict[int, int], i: int, enveloped: bool) -> int:
-    base = env_shares.get(i, 0) if enveloped else line.amount
-    return base + pool_shares.get(i, 0)
-
-
-def _sums(line: _Line, env_shares: dict[int, int], pool_shares: dict[int, int], i: int, enveloped: bool) -> LineSums:
-    recommended = _recommended(line, env_shares, pool_shares, i, enveloped)
-    return LineSums(
-        line.department_id,
-        _status(line, recommended),
-        line.requested,
-        line.amount,
-        recommended,
-        line.reclaimed,
-        pool_shares.get(i, 0),
-    )
+def _department_totals(
+    lines: list[_Line], env_shares: dict[int, int], pool_shares: dict[int, int], enveloped: bool
+) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Each department's sums and counts by status (what :func:`summarize` makes of the lines' sums), in one
+    loop over the lines with plain integers (this runs in the parent while the workers wait)."""
+    sums: dict[str, list[int]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for i, line in enumerate(lines):
+        pool = pool_shares.get(i, 0)
+        recommended = (env_shares.get(i, 0) if enveloped else line.amount) + pool
+        department = line.department_id
+        if department not in sums:
+            sums[department] = [0, 0, 0, 0, 0]
+            counts[department] = dict.fromkeys(STATUSES, 0)
+        s = sums[department]
+        s[0] += line.requested
+        s[1] += line.amount
+        s[2] += recommended
+        s[3] += line.reclaimed
+        s[4] += pool
+        counts[department][_status(line, recommended)] += 1
+    return {d: department_totals(sums[d], counts[d]) for d in sums}
 
 
 def _status(line: _Line, recommended: int) -> str:
@@ -452,10 +460,24 @@ def _second_pass_pooled(
     if not lines:
         out.write("[]")
         return
-    out.write("[\n")
+    write = _bytes_writer(out)
+    write(b"[\n")
     for k, text in enumerate(pool.render(jobs())):
-        out.write(",\n" + text if k else text)
-    out.write("\n]")
+        if k:
+            write(b",\n")
+        write(text)
+    write(b"\n]")
+
+
+def _bytes_writer(out: IO[str]) -> Callable[[bytes], object]:
+    """Writes UTF-8 text given as bytes to ``out``: straight to a UTF-8 text file's buffer (the workers encode
+    the lines, the parent only copies them), else decoded."""
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if buffer is None or not encoding or codecs.lookup(encoding).name != "utf-8" or os.linesep != "\n":
+        return lambda data: out.write(data.decode())
+    out.flush()  # what was written as text comes first
+    return cast(Callable[[bytes], object], buffer.write)
 
 
 class Renderer:

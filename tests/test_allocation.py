@@ -43,6 +43,6 @@ def test_shares_always_add_up_exactly_and_never_exceed_a_claim():
         available = rng.randrange(0, sum(c.amount for c in claims) * 2)
         shares, left = fund_by_tier(available, claims)
         assert sum(shares.values()) + left == available
-        assert all(0 <= shares[c.index] <= c.amount for c in claims)
+        assert all(0 <= shares[c.line] <= c.amount for c in claims)
         if left > 0:
-            assert all(shares[c.index] == c.amount for c in claims)
+            assert all(shares[c.line] == c.amount for c in claims)

@@ -7,10 +7,10 @@ decides which rule conditions hold) and returns the result as JSON-ready data (C
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from service.domain import gcpause
 from service.domain.allocation import Claim, fund_by_tier
@@ -81,11 +81,10 @@ def allocate(request: BudgetRequest, ruleset: CompiledRuleset, outcomes: list[Li
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A line that takes part in the allocation: not excluded or cancelled, amount > 0 (in fens)."""
 
-    index: int
+    line: int  # the line's position in the request
     project_id: str
     tier: int | None
     amount: int
@@ -99,13 +98,13 @@ def share_envelope(
 
     Returns the envelope shares, the pool shares, and what is left of each.
     """
-    claims = [Claim(c.index, c.project_id, c.tier if c.tier is not None else 0, c.amount) for c in candidates]
+    claims = [Claim(c.line, c.project_id, c.tier if c.tier is not None else 0, c.amount) for c in candidates]
     env_shares, env_left = fund_by_tier(envelope, claims)
-    urgent = {c.index for c in candidates if c.urgent}
+    urgent = {c.line for c in candidates if c.urgent}
     shortfalls = [
-        Claim(c.index, c.project_id, c.tier, c.amount - env_shares[c.index])
+        Claim(c.line, c.project_id, c.tier, c.amount - env_shares[c.line])
         for c in claims
-        if c.index in urgent and c.amount > env_shares[c.index]
+        if c.line in urgent and c.amount > env_shares[c.line]
     ]
     pool_shares, pool_left = fund_by_tier(pool, shortfalls)
     return env_shares, pool_shares, env_left, pool_left
@@ -235,19 +234,35 @@ def summarize(
     lines: Sequence[LineSums], departments: Sequence[Department], reserve_envelope: Decimal, reserve_pool: Decimal
 ) -> dict[str, Any]:
     """The summary of CONTRACT.md: totals, counts by status, and the same per department."""
-    sums, counts = _totals(lines)
-    sums["reserve_envelope"] = to_fen(reserve_envelope)
-    sums["reserve_pool"] = to_fen(reserve_pool)
-    sums["reserve"] = sums["reserve_envelope"] + sums["reserve_pool"]
     per_department: dict[str, list[LineSums]] = {}
     for line in lines:
         per_department.setdefault(line.department_id, []).append(line)
+    totals = {department_id: _totals(members) for department_id, members in per_department.items()}
+    return summary_of(totals, departments, reserve_envelope, reserve_pool)
+
+
+def summary_of(
+    totals: Mapping[str, tuple[dict[str, int], dict[str, int]]],
+    departments: Sequence[Department],
+    reserve_envelope: Decimal,
+    reserve_pool: Decimal,
+) -> dict[str, Any]:
+    """:func:`summarize` from each department's sums (fens, ``cut`` included) and counts by status."""
+    sums = dict.fromkeys((*_SUMMED, "cut"), 0)
+    counts = dict.fromkeys(STATUSES, 0)
+    for d_sums, d_counts in totals.values():
+        for key in sums:
+            sums[key] += d_sums[key]
+        for key in counts:
+            counts[key] += d_counts[key]
+    sums["reserve_envelope"] = to_fen(reserve_envelope)
+    sums["reserve_pool"] = to_fen(reserve_pool)
+    sums["reserve"] = sums["reserve_envelope"] + sums["reserve_pool"]
     by_department = []
     for d in departments:
-        members = per_department.get(d.department_id)
-        if not members:
+        if d.department_id not in totals:
             continue
-        d_sums, d_counts = _totals(members)
+        d_sums, d_counts = totals[d.department_id]
         by_department.append(
             {"department_id": d.department_id, "name": d.name, "totals": _money_map(d_sums, _ORDER), "counts": d_counts}
         )
@@ -256,6 +271,13 @@ def summarize(
         "counts": counts,
         "departments": by_department,
     }
+
+
+def department_totals(sums: Sequence[int], counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """A department's totals as :func:`summary_of` takes them, from its five sums in ``_SUMMED``'s order."""
+    d_sums = dict(zip(_SUMMED, sums, strict=True))
+    d_sums["cut"] = d_sums["requested"] - d_sums["after_policies"]
+    return d_sums, counts
 
 
 def document_head(request: BudgetRequest | Any, ruleset: CompiledRuleset, decision_id: str | None) -> dict[str, Any]:
