@@ -30,12 +30,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from multiprocessing.connection import Connection
 from typing import Any
 
+from service.domain.errors import EngineFailure
 from service.domain.records import RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
@@ -56,7 +58,7 @@ class DecideSerially(Exception):
     """A line has problems: decide the request in one process, which reports every problem in order."""
 
 
-class WorkerStopped(RuntimeError):
+class WorkerStopped(EngineFailure):
     """A worker process ended without answering (killed, or out of memory)."""
 
 
@@ -140,6 +142,7 @@ def _serve(
     see its pipe close when the parent closes it."""
     for inherited in parents:
         inherited.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it closes the pipes
     worker: _Worker | BaseException
     try:
         worker = _Worker(header_raw, ruleset, engine, folder)
@@ -159,8 +162,11 @@ def _serve(
         try:
             message = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
         except Exception:  # an exception that does not pickle: its words
-            message = pickle.dumps(("error", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
-        conn.send_bytes(message)
+            message = pickle.dumps(("error", EngineFailure(f"{type(reply[1]).__name__}: {reply[1]}")))
+        try:
+            conn.send_bytes(message)
+        except OSError:  # the parent has stopped (interrupted, or failed on another chunk)
+            return
 
 
 class LinePool:
@@ -238,19 +244,29 @@ class LinePool:
         pending: deque[int] = deque()
         for k, job in enumerate(jobs):
             worker = k % self.workers
-            self._conns[worker].send_bytes(pickle.dumps((kind, job), pickle.HIGHEST_PROTOCOL))
+            try:
+                self._conns[worker].send_bytes(pickle.dumps((kind, job), pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                raise self._stopped(worker) from None
             pending.append(worker)
             if len(pending) >= self.workers * AHEAD:
                 yield self._reply(pending.popleft())
         while pending:
             yield self._reply(pending.popleft())
 
+    def _stopped(self, worker: int) -> WorkerStopped:
+        process = self._processes[worker]
+        process.join(timeout=1)
+        return WorkerStopped(
+            f"worker process {process.pid} stopped without an answer (exit code {process.exitcode}); "
+            "nothing was written: run again, or with --workers 1"
+        )
+
     def _reply(self, worker: int) -> Any:
         try:
             status, value = pickle.loads(self._conns[worker].recv_bytes())
-        except EOFError:
-            code = self._processes[worker].exitcode
-            raise WorkerStopped(f"a worker process stopped without an answer (exit code {code})") from None
+        except (EOFError, OSError):
+            raise self._stopped(worker) from None
         if status == "error":
             raise value
         return value

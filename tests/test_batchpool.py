@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from service.batch import POOLED_FROM, recommend_stream
-from service.batchpool import CHUNK, DecideSerially
+from service.batchpool import CHUNK, DecideSerially, LinePool, WorkerStopped
 from service.cli import app
 from service.demo import dumps_request
 from service.demo import generate_request as demo_request
+from service.domain.errors import EngineFailure
 from service.engine.durable import DurableRulesMatcher
 from service.engine.plain import PlainMatcher
 from service.policyfiles import Catalog
@@ -98,6 +100,19 @@ def test_the_workers_spools_are_removed(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     decided(demo_request(POOLED_FROM + 10, seed=1), 2)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_that_dies_is_an_engine_failure_not_a_hang() -> None:
+    raw = demo_request(POOLED_FROM + 10, seed=1)
+    items = raw.pop("projects")
+    raw["projects"] = []
+    with LinePool(raw, RULESET, "durable-rules", 2) as pool:
+        victim = pool._processes[1]
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join()
+        with pytest.raises(WorkerStopped, match=f"worker process {victim.pid} stopped .*exit code -9"):
+            list(pool.decide([(0, items[:CHUNK]), (CHUNK, items[CHUNK : 2 * CHUNK])]))
+    assert isinstance(WorkerStopped("x"), EngineFailure)  # reported as the engine failing: exit status 1, HTTP 500
 
 
 def run(*args: str) -> tuple[int, str]:
