@@ -14,9 +14,16 @@ of interleaved runs (ours, peer, ours, peer, ... so machine noise hits both). Th
 1.0 or more means we are at least as fast. The load average is printed at the start and the end,
 because the machine's cores are shared.
 
+Ours decides a request of more than 1,000 lines on worker processes, one per core (``--workers`` of the
+command; ``--workers 1`` here passes it on, to compare with one process). ``--memory`` then runs each
+command once more on the largest file and prints its peak memory: the largest sum of the resident sets of
+the command and its worker processes (proportional set sizes: pages shared after the fork counted once),
+sampled every 20 ms with psutil (a worker's own peak alone would hide the others').
+
 Usage::
 
-    python -m bench.peers [--sizes 1000,10000,100000] [--repeat 3] [--graph ../shared/peers/zen/budget_lines.jdm.json]
+    python -m bench.peers [--sizes 1000,10000,100000] [--repeat 3] [--workers N] [--memory]
+                          [--graph ../shared/peers/zen/budget_lines.jdm.json]
 """
 
 from __future__ import annotations
@@ -57,9 +64,10 @@ def request_files(sizes: Sequence[int], seed: int = SEED) -> dict[int, Path]:
     return files
 
 
-def ours(request: Path, output: Path) -> list[str]:
+def ours(request: Path, output: Path, workers: int | None = None) -> list[str]:
     command = Path(sys.executable).with_name("budget-rules")
-    return [str(command), "recommend", str(request), "--format", "json", "--output", str(output)]
+    more = [] if workers is None else ["--workers", str(workers)]
+    return [str(command), "recommend", str(request), "--format", "json", "--output", str(output), *more]
 
 
 def peer(request: Path, output: Path, graph: Path) -> list[str]:
@@ -75,6 +83,27 @@ def timed(command: list[str]) -> float:
     return seconds
 
 
+def peak_memory(command: list[str]) -> int:
+    """The largest sum of the proportional set sizes (PSS) of ``command`` and its descendants, in bytes, sampled
+    every 20 ms: a page that forked workers share with their parent is counted once, not in each resident set."""
+    import contextlib
+
+    import psutil
+
+    process = psutil.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        total = 0
+        for member in [process, *process.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # ended between the listing and the reading
+                total += member.memory_full_info().pss
+        peak = max(peak, total)
+        time.sleep(0.02)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode})")
+    return peak
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min) on {os.cpu_count()} CPUs"
@@ -85,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000", help="request sizes in lines; the first is the base")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command at each size")
     parser.add_argument("--graph", type=Path, default=GRAPH)
+    parser.add_argument("--workers", type=int, default=None, help="our --workers (default: the command's own)")
+    parser.add_argument("--memory", action="store_true", help="then the peak memory of each at the largest size")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
     try:
@@ -104,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for _ in range(args.repeat):
             for size in sizes:
                 for name, command in (
-                    ("ours", ours(files[size], out / "ours.json")),
+                    ("ours", ours(files[size], out / "ours.json", args.workers)),
                     ("zen", peer(files[size], out / "zen.json", args.graph)),
                 ):
                     runs.setdefault((name, size), []).append(timed(command))
@@ -122,6 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{row}  {ours_rate:>12,.0f} {zen_rate:>12,.0f} {ours_rate / zen_rate:>6.2f}")
     print(f"seconds: medians of {args.repeat} whole-command runs; lines/s = (N - {base:,}) / (t_N - t_{base:,})")
     print("ratio = our lines/s / zen-engine's lines/s (1.0 or more: at least as fast)")
+    if args.memory:
+        with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
+            largest = sizes[-1]
+            mine = peak_memory(ours(files[largest], Path(tmp) / "ours.json", args.workers))
+            theirs = peak_memory(peer(files[largest], Path(tmp) / "zen.json", args.graph))
+        mib = 1024 * 1024
+        print(
+            f"peak memory at {largest:,} lines (PSS of the command and its workers): ours {mine / mib:,.0f} MiB, "
+            f"zen {theirs / mib:,.0f} MiB"
+        )
     print(f"load average at the end: {load()}")
     return 0
 

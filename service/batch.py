@@ -151,6 +151,8 @@ def _recommend_stream(
         header = validator.header
         assert header is not None
         group_results = _cross_line(ruleset, lines, groups)
+        if pool is not None:
+            groups.clear()  # each worker reads its chunks' back from its spool: the parent's memory peak is here
         env_shares, pool_shares, reserve_envelope, reserve_pool = _allocate(header.envelope, lines)
         totals = _department_totals(lines, env_shares, pool_shares, header.envelope is not None)
         summary = summary_of(totals, header.departments, reserve_envelope, reserve_pool)
@@ -327,11 +329,11 @@ def _allocate(envelope: Decimal | None, lines: list[_Line]) -> tuple[dict[int, i
     pool = sum(line.reclaimed for line in lines)
     if envelope is None:
         return {}, {}, ZERO, from_fen(pool)
-    candidates = [
+    candidates = (
         Candidate(i, line.project_id, line.tier, line.amount, line.urgent)
         for i, line in enumerate(lines)
         if line.status is None and line.amount > 0
-    ]
+    )
     env_shares, pool_shares, env_left, pool_left = share_envelope(to_fen(envelope), pool, candidates)
     return env_shares, pool_shares, from_fen(env_left), from_fen(pool_left)
 
@@ -405,7 +407,7 @@ def _second_pass(
 
 def _first_pass_pooled(
     pool: LinePool, items: Iterator[Any], progress: Progress | None
-) -> tuple[list[_Line], dict[int, _GroupLine], list[Place]]:
+) -> tuple[list[_Line], dict[int, _GroupLine], list[tuple[Place, Place]]]:
     """:func:`_first_pass` on the pool's workers, which keep the spool records (the place of each chunk's is
     returned); the one cross-record check a worker cannot make (a project id seen in another chunk) is made
     here."""
@@ -414,11 +416,18 @@ def _first_pass_pooled(
 
     lines: list[_Line] = []
     groups: dict[int, _GroupLine] = {}
-    places: list[Place] = []
+    places: list[tuple[Place, Place]] = []
     seen: set[str] = set()
+    shared: dict[str, str] = {}  # one string per department id and status, not one per line (memory)
     for decided, grouped, place in pool.decide(_runs(items, POOLED_CHUNK)):
         seen.update(line.project_id for line in decided)
-        lines += decided
+        lines += [
+            line._replace(
+                department_id=shared.setdefault(line.department_id, line.department_id),
+                status=line.status and shared.setdefault(line.status, line.status),
+            )
+            for line in decided
+        ]
         if len(seen) != len(lines):
             raise DecideSerially("a project id is repeated")
         groups.update(grouped)
@@ -430,7 +439,7 @@ def _first_pass_pooled(
 
 def _second_pass_pooled(
     pool: LinePool,
-    places: list[Place],
+    places: list[tuple[Place, Place]],
     out: IO[str],
     lines: list[_Line],
     groups: dict[int, _GroupLine],
@@ -439,8 +448,8 @@ def _second_pass_pooled(
     pool_shares: dict[int, int],
     enveloped: bool,
 ) -> None:
-    """:func:`_second_pass` on the pool's workers: each gets the place of a chunk's records and only that
-    chunk's numbers."""
+    """:func:`_second_pass` on the pool's workers: each gets where its chunk is and only that chunk's numbers
+    (its lines and their cross-line facts it reads back from its spool: ``groups`` is empty here)."""
     from service.batchpool import CHUNK as POOLED_CHUNK
 
     def jobs() -> Iterator[tuple[Any, ...]]:
@@ -449,8 +458,6 @@ def _second_pass_pooled(
             yield (
                 place,
                 span.start,
-                lines[span.start : span.stop],
-                {i: groups[i] for i in span if i in groups},
                 {i: group_results[i] for i in span if i in group_results},
                 {i: env_shares[i] for i in span if i in env_shares},
                 {i: pool_shares[i] for i in span if i in pool_shares},

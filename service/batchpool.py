@@ -115,17 +115,20 @@ class _Worker:
         """Pass 1 of lines ``start`` … (raw items): ``None`` when any of them has a problem, else where the lines
         (with the ones that meet a cross-line rule) and their spool records are."""
         projects = self.validator.projects(start, items)
+        self.validator.forget_ids()
         if self.validator.problems:
             self.validator.problems.clear()
             return None
         lines, groups, records = self.decider.decide(projects, start)  # type: ignore[arg-type]  # no None here
         return self.write(pickle.dumps((lines, groups), pickle.HIGHEST_PROTOCOL)), self.write(records)
 
-    def render(self, place: Place, first: int, *rest: Any) -> Place:
-        """Pass 2 of the lines whose records are at ``place`` (:meth:`service.batch.Renderer.render` of the rest):
-        where their text is, in UTF-8."""
-        records = self.spools.read(place).split(b"\n")[:-1]  # each record ends with a newline
-        return self.write(self.renderer.render(first, records, *rest).encode())
+    def render(self, places: tuple[Place, Place], first: int, *rest: Any) -> Place:
+        """Pass 2 of the chunk whose lines and records are at ``places`` (what :meth:`decide` wrote), with the
+        rest of the arguments of :meth:`service.batch.Renderer.render`: where their text is, in UTF-8."""
+        lines_place, records_place = places
+        lines, groups = pickle.loads(self.spools.read(lines_place))
+        records = self.spools.read(records_place).split(b"\n")[:-1]  # each record ends with a newline
+        return self.write(self.renderer.render(first, records, lines, groups, *rest).encode())
 
 
 def _serve(
@@ -220,19 +223,21 @@ class LinePool:
         """What a worker wrote at ``place``."""
         return self._spools.read(place)
 
-    def decide(self, runs: Iterable[tuple[int, list[Any]]]) -> Iterator[tuple[list[Any], dict[int, Any], Place]]:
-        """Pass 1 of each run of raw items, in order: the lines, the ones that meet a cross-line rule, and the
-        place of the spool records of each."""
+    def decide(
+        self, runs: Iterable[tuple[int, list[Any]]]
+    ) -> Iterator[tuple[list[Any], dict[int, Any], tuple[Place, Place]]]:
+        """Pass 1 of each run of raw items, in order: the lines, the ones that meet a cross-line rule, and where
+        the worker keeps both and the spool records (for :meth:`render`)."""
         for result in self._ordered("decide", runs):
             if result is None:
                 raise DecideSerially("a line has problems")
-            lines_place, records_place = result
-            lines, groups = pickle.loads(self.read(lines_place))
-            yield lines, groups, records_place
+            lines, groups = pickle.loads(self.read(result[0]))
+            yield lines, groups, result
 
     def render(self, jobs: Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
-        """Pass 2 of each job (a place, then the arguments of :meth:`service.batch.Renderer.render` but the
-        records), in order: the lines' text in UTF-8."""
+        """Pass 2 of each job (the places :meth:`decide` gave, the first line's index, then the arguments of
+        :meth:`service.batch.Renderer.render` after the groups), in order: the lines' text in UTF-8. Job ``k``
+        goes to the worker that decided chunk ``k``, which reads its lines back from its own spool."""
         for place in self._ordered("render", jobs):
             yield self.read(place)
 

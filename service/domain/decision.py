@@ -92,15 +92,20 @@ class Candidate(NamedTuple):
 
 
 def share_envelope(
-    envelope: int, pool: int, candidates: Sequence[Candidate]
+    envelope: int, pool: int, candidates: Iterable[Candidate]
 ) -> tuple[dict[int, int], dict[int, int], int, int]:
     """Tiers in order from the envelope, then urgent shortfalls from the pool (all in fens).
 
-    Returns the envelope shares, the pool shares, and what is left of each.
+    Returns the envelope shares, the pool shares, and what is left of each. ``candidates`` is read once (a
+    generator keeps a request's candidates from all being in memory beside their claims).
     """
-    claims = [Claim(c.line, c.project_id, c.tier if c.tier is not None else 0, c.amount) for c in candidates]
+    claims: list[Claim] = []
+    urgent: set[int] = set()
+    for c in candidates:
+        claims.append(Claim(c.line, c.project_id, c.tier if c.tier is not None else 0, c.amount))
+        if c.urgent:
+            urgent.add(c.line)
     env_shares, env_left = fund_by_tier(envelope, claims)
-    urgent = {c.line for c in candidates if c.urgent}
     shortfalls = [
         Claim(c.line, c.project_id, c.tier, c.amount - env_shares[c.line])
         for c in claims

@@ -411,6 +411,12 @@ class RequestValidator:
         self._check(index, project, who)
         return project
 
+    def forget_ids(self) -> None:
+        """Forget the project ids seen so far: a worker process checks its chunks for repeated ids one at a
+        time (its parent checks them across chunks), and need not keep every id it has seen."""
+        self._first_index.clear()
+        self._reported_first.clear()
+
     def _duplicate(self, index: int, project_id: str, who: str) -> None:
         first = self._first_index.setdefault(project_id, index)
         if first == index:
