@@ -26,10 +26,11 @@ import codecs
 import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeVar, cast, overload
 
 import orjson
 
@@ -57,6 +58,7 @@ CHUNK = 2000
 POOLED_FROM = 1001  # lines from which worker processes pay (:mod:`service.batchpool`): measured even at 1,000
 WRITE_EVERY = 256  # pieces of output text joined per write: fewer calls, and a small buffer (the memory peak)
 _LINES = '"@@LINES@@"'
+T = TypeVar("T")
 _NOTHING: frozenset[str] = frozenset()
 Progress = Callable[[int, int], None]
 
@@ -142,6 +144,8 @@ def _recommend_stream(
     items = listed if projects is None else projects
     total = len(listed)  # 0 for lines given by ``projects``: their count is known only at the end
     with tempfile.TemporaryFile(mode="w+b") as spool:
+        lines: Sequence[_Line]
+        places: list[tuple[Place, Place]] = []
         if pool is None:
             lines, groups = _first_pass(validator, items, ruleset, matcher, spool, progress, total)
         else:
@@ -160,11 +164,12 @@ def _recommend_stream(
         before, after = _dumps({**head, "lines": "@@LINES@@", "summary": summary}).split(_LINES)
         out.write(before)
         spool.seek(0)
-        passed = (lines, groups, group_results, env_shares, pool_shares, header.envelope is not None)
+        passed = (groups, group_results, env_shares, pool_shares, header.envelope is not None)
         if pool is None:
-            _second_pass(spool, out, ruleset, *passed)
+            assert isinstance(lines, list)
+            _second_pass(spool, out, ruleset, lines, *passed)
         else:
-            _second_pass_pooled(pool, places, out, *passed)
+            _second_pass_pooled(pool, places, out, lines, *passed)
         out.write(after)
     return {**head, "summary": summary}
 
@@ -314,7 +319,7 @@ def _partial(o: LineOutcome, precedence: Mapping[str, int] | None) -> bytes:
 
 
 def _cross_line(
-    ruleset: CompiledRuleset, lines: list[_Line], groups: dict[int, _GroupLine]
+    ruleset: CompiledRuleset, lines: Sequence[_Line], groups: dict[int, _GroupLine]
 ) -> dict[int, dict[str, list[Any]]]:
     if not groups:
         return {}
@@ -325,7 +330,9 @@ def _cross_line(
     return cast(dict[int, dict[str, list[Any]]], Fold(ruleset).group_flags(ids, facts, matches))
 
 
-def _allocate(envelope: Decimal | None, lines: list[_Line]) -> tuple[dict[int, int], dict[int, int], Decimal, Decimal]:
+def _allocate(
+    envelope: Decimal | None, lines: Sequence[_Line]
+) -> tuple[dict[int, int], dict[int, int], Decimal, Decimal]:
     pool = sum(line.reclaimed for line in lines)
     if envelope is None:
         return {}, {}, ZERO, from_fen(pool)
@@ -339,7 +346,7 @@ def _allocate(envelope: Decimal | None, lines: list[_Line]) -> tuple[dict[int, i
 
 
 def _department_totals(
-    lines: list[_Line], env_shares: dict[int, int], pool_shares: dict[int, int], enveloped: bool
+    lines: Sequence[_Line], env_shares: dict[int, int], pool_shares: dict[int, int], enveloped: bool
 ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
     """Each department's sums and counts by status (what :func:`summarize` makes of the lines' sums), in one
     loop over the lines with plain integers (this runs in the parent while the workers wait)."""
@@ -407,27 +414,20 @@ def _second_pass(
 
 def _first_pass_pooled(
     pool: LinePool, items: Iterator[Any], progress: Progress | None
-) -> tuple[list[_Line], dict[int, _GroupLine], list[tuple[Place, Place]]]:
+) -> tuple[_LineTable, dict[int, _GroupLine], list[tuple[Place, Place]]]:
     """:func:`_first_pass` on the pool's workers, which keep the spool records (the place of each chunk's is
     returned); the one cross-record check a worker cannot make (a project id seen in another chunk) is made
     here."""
     from service.batchpool import CHUNK as POOLED_CHUNK
     from service.batchpool import DecideSerially
 
-    lines: list[_Line] = []
+    lines = _LineTable()
     groups: dict[int, _GroupLine] = {}
     places: list[tuple[Place, Place]] = []
     seen: set[str] = set()
-    shared: dict[str, str] = {}  # one string per department id and status, not one per line (memory)
     for decided, grouped, place in pool.decide(_runs(items, POOLED_CHUNK)):
         seen.update(line.project_id for line in decided)
-        lines += [
-            line._replace(
-                department_id=shared.setdefault(line.department_id, line.department_id),
-                status=line.status and shared.setdefault(line.status, line.status),
-            )
-            for line in decided
-        ]
+        lines.extend(decided)
         if len(seen) != len(lines):
             raise DecideSerially("a project id is repeated")
         groups.update(grouped)
@@ -437,11 +437,71 @@ def _first_pass_pooled(
     return lines, groups, places
 
 
+class _LineTable(Sequence[_Line]):
+    """The parent's lines when workers decide them, in columns: about 120 bytes a line instead of 230 (a tuple
+    and its integers), with one string per department id and status."""
+
+    def __init__(self) -> None:
+        self._project_id: list[str] = []
+        self._department_id: list[str] = []
+        self._requested = array("q")
+        self._amount = array("q")
+        self._reclaimed = array("q")
+        self._tier: list[int | None] = []
+        self._status: list[str | None] = []
+        self._terminated_by: list[str | None] = []
+        self._urgent: list[bool] = []
+        self._shared: dict[str, str] = {}
+
+    def extend(self, lines: Iterable[_Line]) -> None:
+        one = self._shared.setdefault
+        for line in lines:
+            self._project_id.append(line.project_id)
+            self._department_id.append(one(line.department_id, line.department_id))
+            self._requested.append(line.requested)
+            self._amount.append(line.amount)
+            self._reclaimed.append(line.reclaimed)
+            self._tier.append(line.tier)
+            self._status.append(line.status and one(line.status, line.status))
+            self._terminated_by.append(line.terminated_by and one(line.terminated_by, line.terminated_by))
+            self._urgent.append(line.urgent)
+
+    def _columns(self) -> tuple[Sequence[Any], ...]:
+        return (
+            self._project_id,
+            self._department_id,
+            self._requested,
+            self._amount,
+            self._reclaimed,
+            self._tier,
+            self._status,
+            self._terminated_by,
+            self._urgent,
+        )
+
+    def __len__(self) -> int:
+        return len(self._project_id)
+
+    @overload
+    def __getitem__(self, index: int) -> _Line: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[_Line]: ...
+
+    def __getitem__(self, index: int | slice) -> _Line | Sequence[_Line]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return _Line(*(column[index] for column in self._columns()))
+
+    def __iter__(self) -> Iterator[_Line]:
+        return map(_Line._make, zip(*self._columns(), strict=True))
+
+
 def _second_pass_pooled(
     pool: LinePool,
     places: list[tuple[Place, Place]],
     out: IO[str],
-    lines: list[_Line],
+    lines: Sequence[_Line],
     groups: dict[int, _GroupLine],
     group_results: dict[int, dict[str, list[Any]]],
     env_shares: dict[int, int],
@@ -458,9 +518,9 @@ def _second_pass_pooled(
             yield (
                 place,
                 span.start,
-                {i: group_results[i] for i in span if i in group_results},
-                {i: env_shares[i] for i in span if i in env_shares},
-                {i: pool_shares[i] for i in span if i in pool_shares},
+                _taken(group_results, span),
+                _taken(env_shares, span),
+                _taken(pool_shares, span),
                 enveloped,
             )
 
@@ -474,6 +534,12 @@ def _second_pass_pooled(
             write(b",\n")
         write(text)
     write(b"\n]")
+
+
+def _taken(values: dict[int, T], span: range) -> dict[int, T]:
+    """The entries of ``values`` for the lines of ``span``, removed from it: what pass 2 has handed to a worker
+    is not kept to the end (the workers' memory grows in pass 2; the parent's shrinks)."""
+    return {i: values.pop(i) for i in span if i in values}
 
 
 def _bytes_writer(out: IO[str]) -> Callable[[bytes], object]:
@@ -490,8 +556,8 @@ def _bytes_writer(out: IO[str]) -> Callable[[bytes], object]:
 class Renderer:
     """Completes stored lines into their text (pass 2): in this process, or in a worker of :mod:`service.batchpool`."""
 
-    def __init__(self, ruleset: CompiledRuleset) -> None:
-        self.fold = Fold(ruleset)
+    def __init__(self, ruleset: CompiledRuleset, fold: Fold | None = None) -> None:
+        self.fold = fold or Fold(ruleset)  # a worker passes its Decider's: one store of reused explanations
         self.policies = {p.id: p for p in ruleset.policies}
 
     def render(

@@ -99,7 +99,7 @@ class _Worker:
         self.validator = RequestValidator(header_raw)
         assert self.validator.header is not None  # the parent validated the same header
         self.decider = Decider(self.validator.header, ruleset, make_matcher(ruleset, engine))  # type: ignore[arg-type]
-        self.renderer = Renderer(ruleset)
+        self.renderer = Renderer(ruleset, self.decider.fold)
         self.spool = os.path.join(folder, f"spool-{os.getpid()}")
         self._fd = os.open(self.spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._written = 0
