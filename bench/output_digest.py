@@ -8,7 +8,9 @@ requests of ``bench/peers.py``. For each file it hashes (SHA-256)
 - ``stream``: the streamed JSON document of ``budget-rules recommend --format json`` (:func:`recommend_stream`,
   what the command line writes), and
 - ``memory``: the in-memory document of :func:`service.domain.decision.recommend` (what the HTTP service
-  stores and returns) as compact JSON; skipped from 100,000 lines up (it needs about 1 GB),
+  stores and returns) as compact JSON; skipped from 100,000 lines up (it needs about 1 GB), and
+- ``workers``: the streamed document made on two worker processes (:mod:`service.batchpool`, what the command
+  does with a large file), compared with the baseline's ``stream`` (a tree without workers has no such row),
 
 both through durable-rules with a fixed ``decision_id`` (otherwise a fresh UUID each run). It prints one row
 per file and exits 1 if any digest differs.
@@ -36,7 +38,7 @@ from bench.peers import REPO_ROOT, request_files
 # Runs in a child interpreter against one code tree (on PYTHONPATH). It uses only interfaces that every
 # revision since the streamed path has: recommend_stream, recommend, parse_request, Catalog, make_matcher.
 CHILD = r"""
-import hashlib, io, json, sys
+import copy, hashlib, inspect, io, json, sys
 from service.batch import recommend_stream
 from service.domain.decision import recommend
 from service.domain.records import parse_request
@@ -59,6 +61,14 @@ for path in paths:
             text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
             row["memory"] = hashlib.sha256(text.encode()).hexdigest()
             del document, text
+        if "workers" in inspect.signature(recommend_stream).parameters:  # worker processes, as the CLI reads a file
+            given = copy.deepcopy(raw)
+            items = iter(given.pop("projects"))
+            given["projects"] = []
+            sink = io.StringIO()
+            recommend_stream(given, compiled, matcher, sink, decision_id="digest", projects=items, workers=2)
+            row["workers"] = hashlib.sha256(sink.getvalue().encode()).hexdigest()
+            del given, items, sink
         sink = io.StringIO()
         recommend_stream(raw, compiled, matcher, sink, decision_id="digest")
         row["stream"] = hashlib.sha256(sink.getvalue().encode()).hexdigest()
@@ -121,8 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = True
     print(f"{'file':<38} {'kind':<7} {'chars':>12}  {'baseline sha256':<16}  {'current sha256':<16}  same")
     for path in paths:
-        for kind in ("stream", "memory"):
-            old, new = before[str(path)].get(kind), after[str(path)].get(kind)
+        for kind in ("stream", "memory", "workers"):
+            # the workers' document is compared with the baseline's one-process stream
+            old = before[str(path)].get("stream" if kind == "workers" else kind)
+            new = after[str(path)].get(kind)
+            if kind == "workers" and new is None:
+                continue
             if old is None and new is None:
                 continue
             ok = old == new

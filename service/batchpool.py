@@ -47,6 +47,9 @@ CHUNK = 500
 AHEAD = 2
 """Chunks in flight per worker: enough to keep every worker busy, few enough to bound memory."""
 
+ANSWER_WITHIN = 600
+"""Seconds a worker may take over one chunk (about 0.05 s of work) before it is taken for hung and stopped."""
+
 MAX_WORKERS = 64
 """The most --workers may ask for; by default one per core, at most 8."""
 
@@ -259,17 +262,21 @@ class LinePool:
         while pending:
             yield self._reply(pending.popleft())
 
-    def _stopped(self, worker: int) -> WorkerStopped:
+    def _stopped(self, worker: int, what: str = "stopped without an answer") -> WorkerStopped:
         process = self._processes[worker]
         process.join(timeout=1)
         return WorkerStopped(
-            f"worker process {process.pid} stopped without an answer (exit code {process.exitcode}); "
+            f"worker process {process.pid} {what} (exit code {process.exitcode}); "
             "nothing was written: run again, or with --workers 1"
         )
 
     def _reply(self, worker: int) -> Any:
+        conn = self._conns[worker]
         try:
-            status, value = pickle.loads(self._conns[worker].recv_bytes())
+            if not conn.poll(ANSWER_WITHIN):
+                self._processes[worker].kill()
+                raise self._stopped(worker, f"did not answer within {ANSWER_WITHIN} s and was stopped")
+            status, value = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             raise self._stopped(worker) from None
         if status == "error":

@@ -9,13 +9,14 @@ import json
 import os
 import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from service.batch import POOLED_FROM, recommend_stream
+from service.batch import POOLED_FROM, _runs, recommend_stream
 from service.batchpool import CHUNK, DecideSerially, LinePool, WorkerStopped
 from service.cli import app
 from service.demo import dumps_request
@@ -113,6 +114,39 @@ def test_a_worker_that_dies_is_an_engine_failure_not_a_hang() -> None:
         with pytest.raises(WorkerStopped, match=f"worker process {victim.pid} stopped .*exit code -9"):
             list(pool.decide([(0, items[:CHUNK]), (CHUNK, items[CHUNK : 2 * CHUNK])]))
     assert isinstance(WorkerStopped("x"), EngineFailure)  # reported as the engine failing: exit status 1, HTTP 500
+
+
+def test_workers_start_while_another_thread_holds_the_engine_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork copies a held lock as held: the worker must not wait for a thread it does not have."""
+    import service.batchpool
+    import service.engine.durable as durable
+
+    monkeypatch.setattr(service.batchpool, "ANSWER_WITHIN", 30)  # a hung worker fails the test, not the run
+    raw = demo_request(POOLED_FROM + 10, seed=6)
+    one = decided(raw, 1)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with durable._ENGINE_LOCK:
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        own = copy.deepcopy(raw)
+        items = iter(own.pop("projects"))
+        own["projects"] = []
+        out = io.StringIO()
+        with LinePool(own, RULESET, "durable-rules", 2) as pool:  # the parent's own matcher is not used here
+            decided_lines = list(pool.decide(_runs(items, CHUNK)))
+        assert sum(len(lines) for lines, _, _ in decided_lines) == len(raw["projects"])
+    finally:
+        release.set()
+        holder.join()
+    assert decided(raw, 2) == one
+    del out
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +59,18 @@ BATCH = 64
 # session, as garbage collection can make it, crashes the engine).
 _ENGINE_LOCK = threading.RLock()
 _PENDING_FREE: list[int] = []
+
+
+def _free_lock_in_child() -> None:
+    """A fork copies the lock as it was: held, if another thread of the parent held it then, and no thread of
+    the child would ever release it. A forked worker (service/batchpool.py) has only the forking thread, so
+    its matchers start with a free lock (matchers made before the fork keep the old one: the child makes its
+    own)."""
+    global _ENGINE_LOCK
+    _ENGINE_LOCK = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_free_lock_in_child)
 
 
 def _free_pending() -> None:
