@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import itertools
+import multiprocessing
 import os
 import tempfile
 from array import array
@@ -116,7 +117,7 @@ def recommend_stream(
     written: decide again with ``workers=1`` to have every problem listed.
     """
     with gcpause.paused():  # see service/domain/gcpause.py
-        if workers > 1 and projects is not None:
+        if workers > 1 and projects is not None and "fork" in multiprocessing.get_all_start_methods():
             head = list(itertools.islice(projects, POOLED_FROM))
             projects = itertools.chain(head, projects)
             if len(head) == POOLED_FROM and RequestValidator(raw).header is not None:

@@ -66,7 +66,9 @@ class WorkerStopped(EngineFailure):
 
 
 def default_workers() -> int:
-    """The cores this process may run on (at most 8)."""
+    """The cores this process may run on (at most 8); 1 where processes cannot be forked (Windows)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
