@@ -94,6 +94,17 @@ class _GroupLine(NamedTuple):
     department_name: str
 
 
+class Completion(NamedTuple):
+    """What pass 2 needs of the lines beside their spool records, keyed by line index: the facts of the lines
+    that meet a cross-line rule, those rules' results, and the allocation (fens)."""
+
+    groups: Mapping[int, _GroupLine]
+    group_results: Mapping[int, Mapping[str, list[Any]]]
+    env_shares: Mapping[int, int]
+    pool_shares: Mapping[int, int]
+    enveloped: bool
+
+
 def recommend_stream(
     raw: dict[str, Any],
     ruleset: CompiledRuleset,
@@ -165,12 +176,12 @@ def _recommend_stream(
         before, after = _dumps({**head, "lines": "@@LINES@@", "summary": summary}).split(_LINES)
         out.write(before)
         spool.seek(0)
-        passed = (groups, group_results, env_shares, pool_shares, header.envelope is not None)
+        completion = Completion(groups, group_results, env_shares, pool_shares, header.envelope is not None)
         if pool is None:
             assert isinstance(lines, list)
-            _second_pass(spool, out, ruleset, lines, *passed)
+            _second_pass(spool, out, ruleset, lines, completion)
         else:
-            _second_pass_pooled(pool, places, out, lines, *passed)
+            _second_pass_pooled(pool, places, out, len(lines), completion)
         out.write(after)
     return {**head, "summary": summary}
 
@@ -378,15 +389,7 @@ def _status(line: _Line, recommended: int) -> str:
 
 
 def _second_pass(
-    spool: IO[bytes],
-    out: IO[str],
-    ruleset: CompiledRuleset,
-    lines: list[_Line],
-    groups: dict[int, _GroupLine],
-    group_results: dict[int, dict[str, list[Any]]],
-    env_shares: dict[int, int],
-    pool_shares: dict[int, int],
-    enveloped: bool,
+    spool: IO[bytes], out: IO[str], ruleset: CompiledRuleset, lines: list[_Line], completion: Completion
 ) -> None:
     """Complete each stored line and write it, WRITE_EVERY lines at a time (a write call costs more than a join)."""
     if not lines:
@@ -398,18 +401,7 @@ def _second_pass(
         records = list(itertools.islice(spool, WRITE_EVERY))
         if first:
             out.write(",\n")
-        out.write(
-            renderer.render(
-                first,
-                records,
-                lines[first : first + WRITE_EVERY],
-                groups,
-                group_results,
-                env_shares,
-                pool_shares,
-                enveloped,
-            )
-        )
+        out.write(renderer.render(first, records, lines[first : first + WRITE_EVERY], completion))
     out.write("\n]")
 
 
@@ -499,33 +491,22 @@ class _LineTable(Sequence[_Line]):
 
 
 def _second_pass_pooled(
-    pool: LinePool,
-    places: list[tuple[Place, Place]],
-    out: IO[str],
-    lines: Sequence[_Line],
-    groups: dict[int, _GroupLine],
-    group_results: dict[int, dict[str, list[Any]]],
-    env_shares: dict[int, int],
-    pool_shares: dict[int, int],
-    enveloped: bool,
+    pool: LinePool, places: list[tuple[Place, Place]], out: IO[str], count: int, completion: Completion
 ) -> None:
     """:func:`_second_pass` on the pool's workers: each gets where its chunk is and only that chunk's numbers
-    (its lines and their cross-line facts it reads back from its spool: ``groups`` is empty here)."""
+    (its lines and their cross-line facts it reads back from its spool: ``completion.groups`` is empty here)."""
     from service.batchpool import CHUNK as POOLED_CHUNK
+
+    group_results, env_shares, pool_shares = completion.group_results, completion.env_shares, completion.pool_shares
+    assert isinstance(group_results, dict) and isinstance(env_shares, dict) and isinstance(pool_shares, dict)
 
     def jobs() -> Iterator[tuple[Any, ...]]:
         for k, place in enumerate(places):
-            span = range(k * POOLED_CHUNK, min((k + 1) * POOLED_CHUNK, len(lines)))
-            yield (
-                place,
-                span.start,
-                _taken(group_results, span),
-                _taken(env_shares, span),
-                _taken(pool_shares, span),
-                enveloped,
-            )
+            span = range(k * POOLED_CHUNK, min((k + 1) * POOLED_CHUNK, count))
+            taken = (_taken(group_results, span), _taken(env_shares, span), _taken(pool_shares, span))
+            yield place, span.start, *taken, completion.enveloped
 
-    if not lines:
+    if not count:
         out.write("[]")
         return
     write = _bytes_writer(out)
@@ -561,20 +542,11 @@ class Renderer:
         self.fold = fold or Fold(ruleset)  # a worker passes its Decider's: one store of reused explanations
         self.policies = {p.id: p for p in ruleset.policies}
 
-    def render(
-        self,
-        first: int,
-        records: list[bytes],
-        lines: list[_Line],
-        groups: Mapping[int, _GroupLine],
-        group_results: Mapping[int, Mapping[str, list[Any]]],
-        env_shares: Mapping[int, int],
-        pool_shares: Mapping[int, int],
-        enveloped: bool,
-    ) -> str:
+    def render(self, first: int, records: list[bytes], lines: list[_Line], completion: Completion) -> str:
         """Lines ``first`` … of the document, separated by ``,\\n``, from their spool records and what stays in memory
-        of them; the mappings are keyed by line index (the whole request's, or at least these lines')."""
+        of them (``completion``'s mappings hold the whole request's lines, or at least these)."""
         fold, policies = self.fold, self.policies
+        groups, group_results, env_shares, pool_shares, enveloped = completion
         pending: list[str] = []
         for i, line, record in zip(itertools.count(first), lines, records):
             head, tail, *group = record.decode().split("\t")

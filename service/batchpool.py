@@ -127,13 +127,16 @@ class _Worker:
         lines, groups, records = self.decider.decide(projects, start)  # type: ignore[arg-type]  # no None here
         return self.write(pickle.dumps((lines, groups), pickle.HIGHEST_PROTOCOL)), self.write(records)
 
-    def render(self, places: tuple[Place, Place], first: int, *rest: Any) -> Place:
-        """Pass 2 of the chunk whose lines and records are at ``places`` (what :meth:`decide` wrote), with the
-        rest of the arguments of :meth:`service.batch.Renderer.render`: where their text is, in UTF-8."""
+    def render(self, places: tuple[Place, Place], first: int, *numbers: Any) -> Place:
+        """Pass 2 of the chunk whose lines and records are at ``places`` (what :meth:`decide` wrote), with its
+        cross-line results and allocation (a :class:`service.batch.Completion` but the groups, which are read
+        back with the lines): where its text is, in UTF-8."""
+        from service.batch import Completion
+
         lines_place, records_place = places
         lines, groups = pickle.loads(self.spools.read(lines_place))
         records = self.spools.read(records_place).split(b"\n")[:-1]  # each record ends with a newline
-        return self.write(self.renderer.render(first, records, lines, groups, *rest).encode())
+        return self.write(self.renderer.render(first, records, lines, Completion(groups, *numbers)).encode())
 
 
 def _serve(
@@ -240,9 +243,9 @@ class LinePool:
             yield lines, groups, result
 
     def render(self, jobs: Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
-        """Pass 2 of each job (the places :meth:`decide` gave, the first line's index, then the arguments of
-        :meth:`service.batch.Renderer.render` after the groups), in order: the lines' text in UTF-8. Job ``k``
-        goes to the worker that decided chunk ``k``, which reads its lines back from its own spool."""
+        """Pass 2 of each job (the places :meth:`decide` gave, the first line's index, then the fields of a
+        :class:`service.batch.Completion` after the groups), in order: the lines' text in UTF-8. Job ``k`` goes
+        to the worker that decided chunk ``k``, which reads its lines back from its own spool."""
         for place in self._ordered("render", jobs):
             yield self.read(place)
 

@@ -10,6 +10,7 @@ import os
 import signal
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,17 @@ from service.policyfiles import Catalog
 RULESET = Catalog.load().compile("wuding-county")
 
 
-def decided(raw: dict[str, Any], workers: int, engine: str = "durable-rules") -> str:
-    """The document of ``raw`` with its lines given one at a time (as the CLI reads a .json file)."""
+def as_read(raw: dict[str, Any]) -> tuple[dict[str, Any], Iterator[Any]]:
+    """A copy of ``raw`` as the CLI reads a .json file: the header, and the lines one at a time."""
     own = copy.deepcopy(raw)
     items = iter(own.pop("projects"))
     own["projects"] = []
+    return own, items
+
+
+def decided(raw: dict[str, Any], workers: int, engine: str = "durable-rules") -> str:
+    """The document of ``raw`` with its lines given one at a time."""
+    own, items = as_read(raw)
     matcher = DurableRulesMatcher(RULESET) if engine == "durable-rules" else PlainMatcher(RULESET)
     out = io.StringIO()
     done: list[int] = []
@@ -76,9 +83,7 @@ def test_the_plain_engine_on_workers_too() -> None:
 def test_a_line_with_a_problem_stops_the_workers_before_anything_is_written(where: int) -> None:
     raw = demo_request(POOLED_FROM + 400, seed=2)
     raw["projects"][where]["requested"] = "-1"
-    own = copy.deepcopy(raw)
-    items = iter(own.pop("projects"))
-    own["projects"] = []
+    own, items = as_read(raw)
     out = io.StringIO()
     with pytest.raises(DecideSerially):
         recommend_stream(own, RULESET, DurableRulesMatcher(RULESET), out, projects=items, workers=2)
@@ -88,9 +93,7 @@ def test_a_line_with_a_problem_stops_the_workers_before_anything_is_written(wher
 def test_a_project_id_repeated_in_another_chunk_stops_the_workers() -> None:
     raw = demo_request(POOLED_FROM + 400, seed=2)
     raw["projects"][POOLED_FROM + 100]["project_id"] = raw["projects"][3]["project_id"]
-    own = copy.deepcopy(raw)
-    items = iter(own.pop("projects"))
-    own["projects"] = []
+    own, items = as_read(raw)
     out = io.StringIO()
     with pytest.raises(DecideSerially):
         recommend_stream(own, RULESET, DurableRulesMatcher(RULESET), out, projects=items, workers=2)
@@ -135,10 +138,7 @@ def test_workers_start_while_another_thread_holds_the_engine_lock(monkeypatch: p
     holder.start()
     try:
         assert held.wait(10)
-        own = copy.deepcopy(raw)
-        items = iter(own.pop("projects"))
-        own["projects"] = []
-        out = io.StringIO()
+        own, items = as_read(raw)
         with LinePool(own, RULESET, "durable-rules", 2) as pool:  # the parent's own matcher is not used here
             decided_lines = list(pool.decide(_runs(items, CHUNK)))
         assert sum(len(lines) for lines, _, _ in decided_lines) == len(raw["projects"])
@@ -146,7 +146,6 @@ def test_workers_start_while_another_thread_holds_the_engine_lock(monkeypatch: p
         release.set()
         holder.join()
     assert decided(raw, 2) == one
-    del out
 
 
 def run(*args: str) -> tuple[int, str]:
