@@ -88,7 +88,7 @@ def peak_memory(command: list[str]) -> int:
     every 20 ms: a page that forked workers share with their parent is counted once, not in each resident set."""
     import contextlib
 
-    import psutil
+    import psutil  # type: ignore[import-untyped,unused-ignore]
 
     process = psutil.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
