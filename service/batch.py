@@ -432,7 +432,7 @@ def _first_pass_pooled(
 
 class _LineTable(Sequence[_Line]):
     """The parent's lines when workers decide them, in columns: about 120 bytes a line instead of 230 (a tuple
-    and its integers), with one string per department id and status."""
+    and its integers), with one string per department id."""
 
     def __init__(self) -> None:
         self._project_id: list[str] = []
@@ -446,18 +446,22 @@ class _LineTable(Sequence[_Line]):
         self._urgent: list[bool] = []
         self._shared: dict[str, str] = {}
 
-    def extend(self, lines: Iterable[_Line]) -> None:
-        one = self._shared.setdefault
-        for line in lines:
-            self._project_id.append(line.project_id)
-            self._department_id.append(one(line.department_id, line.department_id))
-            self._requested.append(line.requested)
-            self._amount.append(line.amount)
-            self._reclaimed.append(line.reclaimed)
-            self._tier.append(line.tier)
-            self._status.append(line.status and one(line.status, line.status))
-            self._terminated_by.append(line.terminated_by and one(line.terminated_by, line.terminated_by))
-            self._urgent.append(line.urgent)
+    def extend(self, lines: Sequence[_Line]) -> None:
+        """Append lines, a column at a time (a loop in C for each; a Python loop over the lines took 5 µs a line)."""
+        if not lines:
+            return
+        project_id, department_id, requested, amount, reclaimed, tier, status, terminated_by, urgent = zip(
+            *lines, strict=True
+        )
+        self._project_id += project_id
+        self._department_id += map(self._shared.setdefault, department_id, department_id)
+        self._requested.extend(requested)
+        self._amount.extend(amount)
+        self._reclaimed.extend(reclaimed)
+        self._tier += tier
+        self._status += status  # a handful of distinct texts, each one object per chunk (pickle keeps one)
+        self._terminated_by += terminated_by
+        self._urgent += urgent
 
     def _columns(self) -> tuple[Sequence[Any], ...]:
         return (
