@@ -18,6 +18,9 @@ byte, while holding only a few numbers per line:
 
 Nothing is written to the output until every line has been validated: invalid input still raises
 :class:`InvalidInput` listing every problem, and leaves the output untouched.
+
+Lines read a line at a time (``projects``), more than :data:`POOLED_FROM` of them, may be decided on worker
+processes (``workers``): the same passes, split as :mod:`service.batchpool` describes, the same bytes.
 """
 
 from __future__ import annotations

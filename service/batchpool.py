@@ -2,14 +2,14 @@
 
 durable-rules' C engine holds the GIL for every call, so threads add nothing; processes do (see
 ../shared/notes/durable-rules.md). :func:`service.batch.recommend_stream` hands this module the request's
-project lines in chunks when there are more than one chunk's worth and more than one core:
+project lines (more than :data:`service.batch.POOLED_FROM` of them, read a line at a time) in chunks:
 
 - pass 1: a worker validates a chunk of raw items, matches it in its own durable-rules engine and folds it
-  (:class:`service.batch.Decider`); the parent process reads the file, keeps what stays in memory of each
-  line, and writes the spool records, in the request's order;
+  (:class:`service.batch.Decider`), and keeps the lines and their spool records in its spool file; the parent
+  reads the file, keeps what the allocation needs of each line, and checks project ids across chunks;
 - between the passes, the parent does the cross-line rules, the allocation and the summary, as before;
-- pass 2: a worker completes a chunk of spool records into the lines' text (:class:`service.batch.Renderer`);
-  the parent writes the chunks in order.
+- pass 2: the worker that decided a chunk completes its lines' text (:class:`service.batch.Renderer`) from
+  its spool and the chunk's numbers; the parent copies the chunks' text to the output in order.
 
 The workers are forked from the parent (``fork``: the compiled ruleset and the request's header are
 inherited, nothing is pickled to start them) and each builds its own matcher. Each has a pipe to the parent
