@@ -182,6 +182,24 @@ def test_cli_workers_give_the_same_file_and_the_same_errors(tmp_path: Path) -> N
     assert sorted(os.listdir(tmp_path)) == ["bad.json", "good.json", "out-1.json", "out-2.json", "out-default.json"]
 
 
+@pytest.mark.parametrize("order", ["projects first", "a key after the projects"])
+def test_cli_workers_read_the_header_wherever_it_is(tmp_path: Path, order: str) -> None:
+    raw = demo_request(POOLED_FROM + 200, seed=12)
+    if order == "projects first":  # the reader finds the header after the lines, then reads the lines again
+        raw = {"projects": raw.pop("projects"), **raw}
+    else:  # read in one go until the key after the array: started again with the header known
+        raw = {**raw, "envelope": raw.pop("envelope")}
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    outputs = []
+    for workers in ("1", "2"):
+        target = tmp_path / f"out-{workers}.json"
+        assert run("recommend", str(request), "--output", str(target), "--workers", workers) == (0, "")
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert len(json.loads(outputs[1])["lines"]) == len(raw["projects"])
+
+
 @pytest.mark.parametrize("workers", ["0", "-1", "65", "many"])
 def test_cli_refuses_a_bad_number_of_workers(tmp_path: Path, workers: str) -> None:
     code, output = run("recommend", str(tmp_path / "any.json"), "--workers", workers)
