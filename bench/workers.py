@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import platform
 import statistics
@@ -25,24 +24,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.core_throughput import _CountingSink
 from service.batch import POOLED_FROM, recommend_stream
 from service.batchpool import default_workers
 from service.domain.ruleset import CompiledRuleset
 from service.engine import make_matcher
 from service.io.jsonstream import JsonRequestStream
 from service.policyfiles import Catalog
-
-
-class _CountingSink(io.StringIO):
-    """Keeps nothing: counts characters (bytes written by the workers arrive decoded)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.chars = 0
-
-    def write(self, text: str) -> int:
-        self.chars += len(text)
-        return len(text)
 
 
 def once(path: Path, compiled: CompiledRuleset, workers: int) -> tuple[float, float, float, int]:
