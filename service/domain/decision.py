@@ -226,9 +226,7 @@ def _totals(lines: Iterable[LineSums]) -> tuple[dict[str, int], dict[str, int]]:
         reclaimed += line.reclaimed
         allocated_from_pool += line.allocated_from_pool
         counts[line.status] += 1
-    sums = dict(zip(_SUMMED, (requested, after_policies, recommended, reclaimed, allocated_from_pool), strict=True))
-    sums["cut"] = sums["requested"] - sums["after_policies"]
-    return sums, counts
+    return department_totals((requested, after_policies, recommended, reclaimed, allocated_from_pool), counts)
 
 
 def _money_map(values: dict[str, int], order: Sequence[str]) -> dict[str, str]:
