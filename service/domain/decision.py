@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from service.domain import gcpause
-from service.domain.allocation import Claim, fund_by_tier
+from service.domain.allocation import fund_tiers
 from service.domain.evaluation import CANCELLED, EXCLUDED, Fold, LineOutcome
 from service.domain.explain import money_words
 from service.domain.facts import LineFacts, request_facts
@@ -65,11 +65,14 @@ def allocate(request: BudgetRequest, ruleset: CompiledRuleset, outcomes: list[Li
     n = len(outcomes)
     if request.envelope is None:
         return Evaluation(request, ruleset, outcomes, [None] * n, [ZERO] * n, pool, ZERO, pool)
-    candidates = [
-        Candidate(i, o.project.project_id, o.tier, to_fen(o.amount), o.project.urgent)
-        for i, o in enumerate(outcomes)
-        if o.status is None and o.amount > 0
-    ]
+    taking_part = [(i, o) for i, o in enumerate(outcomes) if o.status is None and o.amount > 0]
+    candidates = Candidates(
+        [i for i, _ in taking_part],
+        [o.project.project_id for _, o in taking_part],
+        [o.tier for _, o in taking_part],
+        [to_fen(o.amount) for _, o in taking_part],
+        [o.project.urgent for _, o in taking_part],
+    )
     env_shares, pool_shares, env_left, pool_left = share_envelope(to_fen(request.envelope), to_fen(pool), candidates)
     from_envelope = [from_fen(env_shares.get(i, 0)) for i in range(n)]
     from_pool = [from_fen(pool_shares.get(i, 0)) for i in range(n)]
@@ -81,37 +84,31 @@ def allocate(request: BudgetRequest, ruleset: CompiledRuleset, outcomes: list[Li
     )
 
 
-class Candidate(NamedTuple):
-    """A line that takes part in the allocation: not excluded or cancelled, amount > 0 (in fens)."""
+class Candidates(NamedTuple):
+    """The lines that take part in the allocation (not excluded or cancelled, amount > 0), as columns: one entry a
+    line, money in fens."""
 
-    line: int  # the line's position in the request
-    project_id: str
-    tier: int | None
-    amount: int
-    urgent: bool
+    lines: Sequence[int]  # each line's position in the request
+    project_ids: Sequence[str]
+    tiers: Sequence[int | None]
+    amounts: Sequence[int]
+    urgent: Sequence[bool]
 
 
-def share_envelope(
-    envelope: int, pool: int, candidates: Iterable[Candidate]
-) -> tuple[dict[int, int], dict[int, int], int, int]:
+def share_envelope(envelope: int, pool: int, candidates: Candidates) -> tuple[dict[int, int], dict[int, int], int, int]:
     """Tiers in order from the envelope, then urgent shortfalls from the pool (all in fens).
 
-    Returns the envelope shares, the pool shares, and what is left of each. ``candidates`` is read once (a
-    generator keeps a request's candidates from all being in memory beside their claims).
+    Returns the envelope shares and the pool shares (by line position), and what is left of each.
     """
-    claims: list[Claim] = []
-    urgent: set[int] = set()
-    for c in candidates:
-        claims.append(Claim(c.line, c.project_id, c.tier if c.tier is not None else 0, c.amount))
-        if c.urgent:
-            urgent.add(c.line)
-    env_shares, env_left = fund_by_tier(envelope, claims)
-    shortfalls = [
-        Claim(c.line, c.project_id, c.tier, c.amount - env_shares[c.line])
-        for c in claims
-        if c.line in urgent and c.amount > env_shares[c.line]
-    ]
-    pool_shares, pool_left = fund_by_tier(pool, shortfalls)
+    lines, project_ids, tiers, amounts, urgent = candidates
+    ranks = [0 if tier is None else tier for tier in tiers]
+    env, env_left = fund_tiers(envelope, ranks, amounts, project_ids)
+    short = [k for k, (u, amount, share) in enumerate(zip(urgent, amounts, env, strict=True)) if u and amount > share]
+    from_pool, pool_left = fund_tiers(
+        pool, [ranks[k] for k in short], [amounts[k] - env[k] for k in short], [project_ids[k] for k in short]
+    )
+    env_shares = dict(zip(lines, env, strict=True))
+    pool_shares = {lines[k]: share for k, share in zip(short, from_pool, strict=True)}
     return env_shares, pool_shares, env_left, pool_left
 
 

@@ -395,19 +395,25 @@ class Fold:
     # -------------------------------------------------------------- cross-line rules
 
     def group_flags(
-        self, ids: Sequence[str], facts: Sequence[LineFacts], matches: Matches
+        self,
+        ids: Sequence[str],
+        facts: Sequence[LineFacts] | Mapping[int, LineFacts],
+        matches: Matches | Mapping[int, frozenset[str]],
     ) -> dict[int, dict[str, list[tuple[CompiledGroupRule, Others]]]]:
         """Cross-line results: for each line index, by policy id, the group rules it meets and its others.
 
-        ``facts`` need only hold the fields the group rules compare.
+        ``facts`` need only hold the fields the group rules compare. ``facts`` and ``matches`` may also be
+        mappings by line index that hold only the lines meeting some cross-line rule (in the order of the lines).
         """
         out: dict[int, dict[str, list[tuple[CompiledGroupRule, Others]]]] = {}
+        indexed = matches.items() if isinstance(matches, Mapping) else tuple(enumerate(matches))
         for policy in self.ruleset.policies:
             for rule in policy.group_rules:
                 buckets: dict[tuple[Any, ...], list[int]] = {}
-                for i, matched in enumerate(matches):
-                    if rule.key in matched:
-                        key = tuple(facts[i].get(f) for f in rule.same)
+                key_of, same = rule.key, rule.same
+                for i, matched in indexed:
+                    if key_of in matched:
+                        key = tuple(map(facts[i].get, same))
                         if None not in key:
                             buckets.setdefault(key, []).append(i)
                 for members in buckets.values():
@@ -548,7 +554,10 @@ def _first_ids(sorted_ids: Sequence[str], exclude: set[str], limit: int = MAX_LI
 
 
 def _group_members(
-    rule: CompiledGroupRule, members: list[int], project_ids: Sequence[str], facts: Sequence[LineFacts]
+    rule: CompiledGroupRule,
+    members: list[int],
+    project_ids: Sequence[str],
+    facts: Sequence[LineFacts] | Mapping[int, LineFacts],
 ) -> list[tuple[int, Others]]:
     """Each member's others, in time linear in the group (lines of one subgroup share their others)."""
     ids = sorted(project_ids[j] for j in members)
