@@ -124,17 +124,18 @@ class _Worker:
         if self.validator.problems:
             self.validator.problems.clear()
             return None
-        lines, groups, records = self.decider.decide(projects, start)  # type: ignore[arg-type]  # no None here
-        return self.write(pickle.dumps((lines, groups), pickle.HIGHEST_PROTOCOL)), self.write(records)
+        columns, groups, records = self.decider.decide(projects, start)  # type: ignore[arg-type]  # no None here
+        return self.write(pickle.dumps((columns, groups), pickle.HIGHEST_PROTOCOL)), self.write(records)
 
     def render(self, places: tuple[Place, Place], first: int, *numbers: Any) -> Place:
         """Pass 2 of the chunk whose lines and records are at ``places`` (what :meth:`decide` wrote), with its
         cross-line results and allocation (a :class:`service.batch.Completion` but the groups, which are read
         back with the lines): where its text is, in UTF-8."""
-        from service.batch import Completion
+        from service.batch import Completion, lines_of
 
         lines_place, records_place = places
-        lines, groups = pickle.loads(self.spools.read(lines_place))
+        columns, groups = pickle.loads(self.spools.read(lines_place))
+        lines = lines_of(columns)
         records = self.spools.read(records_place).split(b"\n")[:-1]  # each record ends with a newline
         return self.write(self.renderer.render(first, records, lines, Completion(groups, *numbers)).encode())
 
@@ -233,14 +234,14 @@ class LinePool:
 
     def decide(
         self, runs: Iterable[tuple[int, list[Any]]]
-    ) -> Iterator[tuple[list[Any], dict[int, Any], tuple[Place, Place]]]:
-        """Pass 1 of each run of raw items, in order: the lines, the ones that meet a cross-line rule, and where
-        the worker keeps both and the spool records (for :meth:`render`)."""
+    ) -> Iterator[tuple[tuple[Any, ...], dict[int, Any], tuple[Place, Place]]]:
+        """Pass 1 of each run of raw items, in order: the lines (as columns), the ones that meet a cross-line rule,
+        and where the worker keeps both and the spool records (for :meth:`render`)."""
         for result in self._ordered("decide", runs):
             if result is None:
                 raise DecideSerially("a line has problems")
-            lines, groups = pickle.loads(self.read(result[0]))
-            yield lines, groups, result
+            columns, groups = pickle.loads(self.read(result[0]))
+            yield columns, groups, result
 
     def render(self, jobs: Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
         """Pass 2 of each job (the places :meth:`decide` gave, the first line's index, then the fields of a

@@ -141,7 +141,7 @@ def test_workers_start_while_another_thread_holds_the_engine_lock(monkeypatch: p
         own, items = as_read(raw)
         with LinePool(own, RULESET, "durable-rules", 2) as pool:  # the parent's own matcher is not used here
             decided_lines = list(pool.decide(_runs(items, CHUNK)))
-        assert sum(len(lines) for lines, _, _ in decided_lines) == len(raw["projects"])
+        assert sum(len(columns[0]) for columns, _, _ in decided_lines) == len(raw["projects"])  # project ids
     finally:
         release.set()
         holder.join()
