@@ -420,6 +420,9 @@ def _status(line: _Line, recommended: int) -> str:
     return "reduced" if recommended < line.requested else "funded"
 
 
+_STATUS_UTF8 = {status: status.encode() for status in STATUSES}
+
+
 def _second_pass(
     spool: IO[bytes], out: IO[str], ruleset: CompiledRuleset, lines: _LineTable, completion: Completion
 ) -> None:
@@ -428,13 +431,14 @@ def _second_pass(
         out.write("[]")
         return
     renderer = Renderer(ruleset)
-    out.write("[\n")
+    write = _bytes_writer(out)
+    write(b"[\n")
     for first in range(0, len(lines), WRITE_EVERY):
         records = list(itertools.islice(spool, WRITE_EVERY))
         if first:
-            out.write(",\n")
-        out.write(renderer.render(first, records, lines[first : first + WRITE_EVERY], completion))
-    out.write("\n]")
+            write(b",\n")
+        write(renderer.render(first, records, lines[first : first + WRITE_EVERY], completion))
+    write(b"\n]")
 
 
 def _first_pass_pooled(
@@ -575,23 +579,24 @@ class Renderer:
         self.fold = fold or Fold(ruleset)  # a worker passes its Decider's: one store of reused explanations
         self.policies = {p.id: p for p in ruleset.policies}
 
-    def render(self, first: int, records: list[bytes], lines: Sequence[_Line], completion: Completion) -> str:
+    def render(self, first: int, records: list[bytes], lines: Sequence[_Line], completion: Completion) -> bytes:
         """Lines ``first`` … of the document, separated by ``,\\n``, from their spool records and what stays in memory
-        of them (``completion``'s mappings hold the whole request's lines, or at least these)."""
+        of them (``completion``'s mappings hold the whole request's lines, or at least these), in UTF-8: the records
+        are orjson's UTF-8 and stay bytes (decoding and encoding them again cost 8% of a worker's time)."""
         fold, policies = self.fold, self.policies
         groups, group_results, env_shares, pool_shares, enveloped = completion
-        pending: list[str] = []
+        pending: list[bytes] = []
         for i, line, record in zip(itertools.count(first), lines, records):
-            head, tail, *group = record.decode().split("\t")
+            head, tail, *group = record.split(b"\t")
             if not tail:  # a line that meets a cross-line rule: its flags and explanations are completed here
                 stored_flags, precedences = orjson.loads(group[0])
-                flags, explanations = _dumps(stored_flags), group[1].rstrip("\n")
+                flags, explanations = orjson.dumps(stored_flags), group[1].rstrip(b"\n")
                 if i in group_results:
                     flags, explanations = _with_group_results(
                         fold, policies, line, groups[i], group_results[i], stored_flags, explanations, precedences
                     )
-                tier = "null" if line.tier is None else str(line.tier)
-                tail = f'"tier":{tier},"flags":{flags},"explanations":{explanations}}}'
+                tier = b"null" if line.tier is None else b"%d" % line.tier
+                tail = b'"tier":%b,"flags":%b,"explanations":%b}' % (tier, flags, explanations)
             pool = pool_shares.get(i, 0)
             recommended = (env_shares.get(i, 0) if enveloped else line.amount) + pool
             envelope_share = recommended - pool
@@ -600,14 +605,21 @@ class Renderer:
                     line.tier, from_fen(line.amount), from_fen(envelope_share), from_fen(pool)
                 )
                 if added:  # the same conditions as allocation_explanations': checked here on fens, it is rarely called
-                    extra = _dumps(added)[1:-1]
+                    extra = orjson.dumps(added)[1:-1]
                     # the tail ends with the explanations' closing bracket and the line's closing brace
-                    tail = f"{tail[:-3]}[{extra}]}}" if tail.endswith("[]}") else f"{tail[:-2]},{extra}]}}"
+                    tail = b"%b[%b]}" % (tail[:-3], extra) if tail.endswith(b"[]}") else b"%b,%b]}" % (tail[:-2], extra)
             pending.append(
-                f'{head}{fen_text(recommended)}","allocated_from_pool":"{fen_text(pool)}",'
-                f'"reclaimed":"{fen_text(line.reclaimed)}","status":"{_status(line, recommended)}",{tail}'
+                b'%b%b","allocated_from_pool":"%b","reclaimed":"%b","status":"%b",%b'
+                % (
+                    head,
+                    fen_text(recommended).encode(),
+                    fen_text(pool).encode(),
+                    fen_text(line.reclaimed).encode(),
+                    _STATUS_UTF8[_status(line, recommended)],
+                    tail,
+                )
             )
-        return ",\n".join(pending)
+        return b",\n".join(pending)
 
 
 def _with_group_results(
@@ -617,10 +629,11 @@ def _with_group_results(
     group: _GroupLine,
     results: Mapping[str, list[Any]],
     stored_flags: list[dict[str, Any]],
-    explanations_text: str,
+    explanations_text: bytes,
     precedences: list[list[int]],
-) -> tuple[str, str]:
-    """Apply the cross-line rules to a stored line as the in-memory fold would, merging by precedence."""
+) -> tuple[bytes, bytes]:
+    """Apply the cross-line rules to a stored line as the in-memory fold would, merging by precedence (the texts:
+    JSON in UTF-8)."""
     shim = LineOutcome(
         project=cast(Project, _NameOnly(line.project_id, group.name)),
         department_name=group.department_name,
@@ -640,16 +653,19 @@ def _with_group_results(
     for _, flag in sorted(flags, key=lambda pf: pf[0]):
         merged[flag["code"]] = flag
     added = sorted(((policies[e["policy"]].precedence, e) for e in shim.explanations), key=lambda pe: pe[0])
-    flags_text = _dumps(list(merged.values()))
+    flags_text = orjson.dumps(list(merged.values()))
     if not added:
         return flags_text, explanations_text
     if added[0][0] >= max(explanation_precedences, default=0):
         # The usual case (cross-line policies come late): the stable sort would put them after the stored ones,
         # so the stored text is extended without being parsed and written again.
-        extra = _dumps([e for _, e in added])[1:-1]
-        return flags_text, f"[{extra}]" if explanations_text == "[]" else f"{explanations_text[:-1]},{extra}]"
+        extra = orjson.dumps([e for _, e in added])[1:-1]
+        return flags_text, b"[%b]" % extra if explanations_text == b"[]" else b"%b,%b]" % (
+            explanations_text[:-1],
+            extra,
+        )
     explanations = list(zip(explanation_precedences, orjson.loads(explanations_text), strict=True)) + added
-    return flags_text, _dumps([e for _, e in sorted(explanations, key=lambda pe: pe[0])])
+    return flags_text, orjson.dumps([e for _, e in sorted(explanations, key=lambda pe: pe[0])])
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,7 +137,7 @@ class _Worker:
         columns, groups = pickle.loads(self.spools.read(lines_place))
         lines = lines_of(columns)
         records = self.spools.read(records_place).split(b"\n")[:-1]  # each record ends with a newline
-        return self.write(self.renderer.render(first, records, lines, Completion(groups, *numbers)).encode())
+        return self.write(self.renderer.render(first, records, lines, Completion(groups, *numbers)))
 
 
 def _serve(
