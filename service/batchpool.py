@@ -58,6 +58,10 @@ MAX_WORKERS = 64
 Place = tuple[str, int, int]
 """Where a worker wrote something: its spool file, the offset and the length in bytes."""
 
+Places = tuple[Place, Place, Place]
+"""Where a worker keeps a chunk decided in pass 1: its lines (as columns, with what the cross-line rules compare of
+them: the parent reads this), its lines that meet a cross-line rule (read back in pass 2), its spool records."""
+
 
 class DecideSerially(Exception):
     """A line has problems: decide the request in one process, which reports every problem in order."""
@@ -100,13 +104,14 @@ class _Worker:
     """A worker process's state: its validator, its own engine, its spool file, and the two passes."""
 
     def __init__(self, header_raw: Mapping[str, Any], ruleset: CompiledRuleset, engine: str, folder: str) -> None:
-        from service.batch import Decider, Renderer
+        from service.batch import Decider, Renderer, compared_fields
         from service.engine import make_matcher
 
         self.validator = RequestValidator(header_raw)
         assert self.validator.header is not None  # the parent validated the same header
         self.decider = Decider(self.validator.header, ruleset, make_matcher(ruleset, engine))  # type: ignore[arg-type]
         self.renderer = Renderer(ruleset, self.decider.fold)
+        self.compared = compared_fields(ruleset)
         self.spool = os.path.join(folder, f"spool-{os.getpid()}")
         self._fd = os.open(self.spool, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._written = 0
@@ -118,26 +123,30 @@ class _Worker:
         self._written += len(data)
         return self.spool, offset, len(data)
 
-    def decide(self, start: int, items: list[Any]) -> tuple[Place, Place] | None:
-        """Pass 1 of lines ``start`` … (raw items): ``None`` when any of them has a problem, else where the lines
-        (with the ones that meet a cross-line rule) and their spool records are."""
+    def decide(self, start: int, items: list[Any]) -> Places | None:
+        """Pass 1 of lines ``start`` … (raw items): ``None`` when any of them has a problem, else where the lines,
+        the ones that meet a cross-line rule and their spool records are (:data:`Places`)."""
+        from service.batch import Compared
+
         projects = self.validator.projects(start, items)
         self.validator.forget_ids()
         if self.validator.problems:
             self.validator.problems.clear()
             return None
         columns, groups, records = self.decider.decide(projects, start)  # type: ignore[arg-type]  # no None here
-        return self.write(pickle.dumps((columns, groups), pickle.HIGHEST_PROTOCOL)), self.write(records)
+        compared = tuple(Compared.of(groups, self.compared))
+        lines_place = self.write(pickle.dumps((columns, compared), pickle.HIGHEST_PROTOCOL))
+        return lines_place, self.write(pickle.dumps(groups, pickle.HIGHEST_PROTOCOL)), self.write(records)
 
-    def render(self, places: tuple[Place, Place], first: int, *numbers: Any) -> Place:
+    def render(self, places: Places, first: int, *numbers: Any) -> Place:
         """Pass 2 of the chunk whose lines and records are at ``places`` (what :meth:`decide` wrote), with its
         cross-line results and allocation (a :class:`service.batch.Completion` but the groups, which are read
         back with the lines): where its text is, in UTF-8."""
         from service.batch import Completion, lines_of
 
-        lines_place, records_place = places
-        columns, groups = pickle.loads(self.spools.read(lines_place))
-        lines = lines_of(columns)
+        lines_place, groups_place, records_place = places
+        lines = lines_of(pickle.loads(self.spools.read(lines_place))[0])
+        groups = pickle.loads(self.spools.read(groups_place))
         records = self.spools.read(records_place).split(b"\n")[:-1]  # each record ends with a newline
         return self.write(self.renderer.render(first, records, lines, Completion(groups, *numbers)))
 
@@ -236,14 +245,14 @@ class LinePool:
 
     def decide(
         self, runs: Iterable[tuple[int, list[Any]]]
-    ) -> Iterator[tuple[tuple[Any, ...], dict[int, Any], tuple[Place, Place]]]:
-        """Pass 1 of each run of raw items, in order: the lines (as columns), the ones that meet a cross-line rule,
-        and where the worker keeps both and the spool records (for :meth:`render`)."""
+    ) -> Iterator[tuple[tuple[Any, ...], tuple[dict[int, Any], dict[int, Any]], Places]]:
+        """Pass 1 of each run of raw items, in order: the lines (as columns), what the cross-line rules compare of
+        them (their matches and facts), and where the worker keeps the chunk (for :meth:`render`)."""
         for result in self._ordered("decide", runs):
             if result is None:
                 raise DecideSerially("a line has problems")
-            columns, groups = pickle.loads(self.read(result[0]))
-            yield columns, groups, result
+            columns, compared = pickle.loads(self.read(result[0]))
+            yield columns, compared, result
 
     def render(self, jobs: Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
         """Pass 2 of each job (the places :meth:`decide` gave, the first line's index, then the fields of a
