@@ -53,7 +53,7 @@ from service.domain.decision import (
 )
 from service.domain.evaluation import Fold, LineOutcome
 from service.domain.facts import FIELDS, LineFacts, line_facts
-from service.domain.money import ZERO, fen_text, from_fen, money_text, to_fen
+from service.domain.money import ZERO, fen_utf8, from_fen, money_text, to_fen
 from service.domain.records import Project, RequestHeader, RequestValidator
 from service.domain.ruleset import CompiledRuleset
 
@@ -640,9 +640,9 @@ class Renderer:
                 b'%b%b","allocated_from_pool":"%b","reclaimed":"%b","status":"%b",%b'
                 % (
                     head,
-                    fen_text(recommended).encode(),
-                    fen_text(pool).encode(),
-                    fen_text(line.reclaimed).encode(),
+                    fen_utf8(recommended),
+                    fen_utf8(pool),
+                    fen_utf8(line.reclaimed),
                     _STATUS_UTF8[_status(line, recommended)],
                     tail,
                 )
