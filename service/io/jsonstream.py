@@ -14,6 +14,9 @@ here. That walk does not describe problems: at the first thing it does not expec
 UTF-8, a repeated top-level key, a file over the size limit, …) it reads the file whole with
 :func:`service.io.readers.read_json_file`, which raises the same :class:`InputFileError` as before, with the
 same line and column. Errors are the rare case; only a correct file is read piece by piece.
+Lines are parsed a run at a time (:data:`RUN` characters of whole lines, one call of the scanner; see
+:func:`_run`), by the same scanner and hooks, so the values are the same; a run that is not whole lines, or
+that the scanner refuses, is read a line at a time instead.
 
 Key order. The header usually comes first (fiscal_year, envelope, ruleset, departments, projects). When
 ``projects`` comes before ``fiscal_year`` or ``departments``, the rest of the file is read once first
@@ -53,6 +56,10 @@ BLOCK = 256 * 1024
 AHEAD = 64 * 1024
 """Characters kept ahead of a value before it is parsed, so that a line is rarely cut by a block's end."""
 
+RUN = 32 * 1024
+"""Characters of whole lines parsed by one call of the scanner (about a hundred lines): a line at a time, the
+loop around the scanner cost as much as the scanner."""
+
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WS = re.compile(r"[ \t\n\r]*")
 _SEPARATOR = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
@@ -62,6 +69,30 @@ _DECODER = json.JSONDecoder(
 _scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)  # type: ignore[arg-type]
 _INCOMPLETE = (json.JSONDecodeError, StopIteration)
 """What the scanner raises on a value cut short (as on a wrong one): read more, and try again."""
+
+
+def _run(text: str, at: int) -> tuple[list[Any] | None, int]:
+    """The lines from ``at`` (the start of one) to the last ``}`` before ``at + RUN`` that a comma and another line
+    follow, parsed by one call of the scanner, and where the next line starts; ``(None, that ``}``)`` when the text
+    up to it is not whole lines (the brace closes something inside a line, or is inside a string).
+
+    Wrapped in brackets, that text parses as an array, and uses up all of it, only when it is whole lines: ended
+    inside a string, the string is left open; ended inside a line, a bracket or a brace is. Every value is then
+    what :meth:`JsonRequestStream._items` would have parsed one at a time, by the same scanner: anything it would
+    refuse (a repeated key, NaN, …) makes the run fail too, and the lines are read one at a time as before.
+    """
+    cut = text.rfind("}", at, at + RUN)
+    found = _SEPARATOR.match(text, cut + 1) if cut > at else None
+    if found is None or not text.startswith("{", found.end()):
+        return None, max(cut, at)
+    wrapped = "[" + text[at : cut + 1] + "]"
+    try:
+        run, end = _scan(wrapped, 0)
+    except (ValueError, StopIteration, RecursionError):
+        return None, cut
+    if end != len(wrapped):  # pragma: no cover - a closing bracket ends the text: nothing can follow it
+        return None, cut
+    return run, found.end()
 
 
 class ReadWhole(Exception):
@@ -266,8 +297,17 @@ class JsonRequestStream:
             return
         count = 0
         separator, scan = _SEPARATOR.match, _scan
+        tried = -1  # where a run last ended that was not whole lines: runs are tried again only after it
         while True:  # at the start of a line's value (whitespace skipped)
             text, at = self._text, self._at
+            if at > tried and len(text) - at >= AHEAD:
+                run, after = _run(text, at)
+                if run is not None and count + len(run) <= MAX_PROJECTS:
+                    count += len(run)
+                    yield from run
+                    self._at = after
+                    continue
+                tried = after
             end = 0
             if len(text) - at >= AHEAD:
                 try:

@@ -48,12 +48,16 @@ def same_as_whole(path: Path, fiscal_year: int | None = None, *, header_first: b
     assert list(got) == list(want)  # the keys in file order
 
 
-@pytest.fixture(params=["blocks", "tiny-blocks"])
+@pytest.fixture(params=["blocks", "tiny-blocks", "short-runs"])
 def blocks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The usual block size, and blocks of a few bytes: every value and every UTF-8 character cut somewhere."""
+    """The usual block size, blocks of a few bytes (every value and every UTF-8 character cut somewhere), and
+    runs of lines parsed together cut every few dozen characters (inside lines, strings and numbers)."""
     if request.param == "tiny-blocks":
         monkeypatch.setattr(jsonstream, "BLOCK", 7)
         monkeypatch.setattr(jsonstream, "AHEAD", 3)
+    if request.param == "short-runs":
+        monkeypatch.setattr(jsonstream, "AHEAD", 3)
+        monkeypatch.setattr(jsonstream, "RUN", 45)
 
 
 def test_the_size_limit_is_the_readers() -> None:
@@ -103,6 +107,39 @@ def test_a_key_after_the_lines_asks_for_the_header_first(tmp_path: Path) -> None
     with pytest.raises(HeaderAfterProjects):
         list(streamed.projects or [])
     assert read_streamed(path, header_first=True)["envelope"] == "1"
+
+
+TRICKY = [
+    '{"project_id": "A", "name": "x}, {", "requested": 1}',
+    '{"project_id": "B", "name": "}, {\\"project_id\\": \\"C\\"}", "requested": 2.50}',
+    '{"project_id": "D", "extra": {"nested": {"deep": [{"a": 1}, {"b": 2}]}}, "requested": 3}',
+    '{"project_id": "E", "list": [{"x": "}"}, {"y": "{"}], "name": "逗号，}, {括号"}',
+    '{"project_id": "F"}',
+]
+
+
+@pytest.mark.parametrize("run", [1, 2, 5, 13, 30, 61, 97, 150, 400])
+def test_runs_of_lines_cut_anywhere_read_as_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: int
+) -> None:
+    """A run ends at a brace a comma and a line follow: inside a string, inside a line or at a line's end."""
+    monkeypatch.setattr(jsonstream, "AHEAD", 1)
+    monkeypatch.setattr(jsonstream, "RUN", run)
+    path = tmp_path / "request.json"
+    path.write_text("{" + HEADER + ', "projects": [' + ",\n ".join(TRICKY * 7) + "]}", encoding="utf-8")
+    same_as_whole(path)
+
+
+def test_runs_are_parsed_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual file is read a run of lines at a time, not a line at a time."""
+    calls: list[int] = []
+    scan = jsonstream._scan
+    monkeypatch.setattr(jsonstream, "_scan", lambda text, at: calls.append(at) or scan(text, at))
+    path = tmp_path / "request.json"
+    path.write_text(dumps_request(demo_request(2000, seed=5)), encoding="utf-8")
+    lines = read_streamed(path)["projects"]
+    assert lines == read_json_file(path).data["projects"]
+    assert len(calls) < len(lines) / 5  # the header's values, then a call for a hundred lines or so
 
 
 def test_numbers_stay_exact(tmp_path: Path) -> None:
