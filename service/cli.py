@@ -133,7 +133,8 @@ def recommend(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="json: worker processes for a large request file (default: one per core; 1: no worker processes)",
+            help="json: processes that decide a large request file, this one included (default: one per core; "
+            "1: this process only)",
             show_default=False,
         ),
     ] = None,
@@ -327,9 +328,9 @@ def stream_recommendation(
     A ``.json`` request is read a project line at a time (:mod:`service.io.jsonstream`), so the whole request
     is never in memory; a request that reader gives up on (a bad file: to report its problem exactly as
     before; a header that is itself invalid: to report its lines' problems too), and the other kinds of
-    input, are read whole first. Its lines are decided on ``workers`` processes (default: one per core,
-    :mod:`service.batchpool`); when a line has a problem, the file is read again and decided in this process,
-    which lists every problem.
+    input, are read whole first. Its lines are decided on ``workers`` processes, this one included (default: one
+    per core, :mod:`service.batchpool`); when a line has a problem, the file is read again and decided in this
+    process, which lists every problem.
     """
     from service.batchpool import DecideSerially, default_workers
     from service.io.jsonstream import HeaderAfterProjects, JsonRequestStream, ReadWhole

@@ -110,7 +110,7 @@ def test_a_worker_that_dies_is_an_engine_failure_not_a_hang() -> None:
     raw = demo_request(POOLED_FROM + 10, seed=1)
     items = raw.pop("projects")
     raw["projects"] = []
-    with LinePool(raw, RULESET, "durable-rules", 2) as pool:
+    with LinePool(raw, RULESET, "durable-rules", 3) as pool:  # this process and two worker processes
         victim = pool._processes[1]
         os.kill(victim.pid, signal.SIGKILL)
         victim.join()
@@ -120,7 +120,8 @@ def test_a_worker_that_dies_is_an_engine_failure_not_a_hang() -> None:
 
 
 def test_workers_start_while_another_thread_holds_the_engine_lock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fork copies a held lock as held: the worker must not wait for a thread it does not have."""
+    """A fork copies a held lock as held: the worker must not wait for a thread it does not have. (This process
+    decides lines too: it waits for the lock, which the other thread lets go a second after the forks.)"""
     import service.batchpool
     import service.engine.durable as durable
 
@@ -132,16 +133,18 @@ def test_workers_start_while_another_thread_holds_the_engine_lock(monkeypatch: p
     def hold() -> None:
         with durable._ENGINE_LOCK:
             held.set()
-            release.wait(60)
+            release.wait(1)
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
         assert held.wait(10)
         own, items = as_read(raw)
-        with LinePool(own, RULESET, "durable-rules", 2) as pool:  # the parent's own matcher is not used here
+        with LinePool(own, RULESET, "durable-rules", 3) as pool:  # forks while the lock is held
             decided_lines = list(pool.decide(_runs(items, CHUNK)))
+            in_processes = {places[0][0] for _, _, places in decided_lines} - {pool._local.spool if pool._local else ""}
         assert sum(len(columns[0]) for columns, _, _ in decided_lines) == len(raw["projects"])  # project ids
+        assert in_processes  # the worker processes decided some of the lines
     finally:
         release.set()
         holder.join()
