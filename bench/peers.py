@@ -14,8 +14,8 @@ of interleaved runs (ours, peer, ours, peer, ... so machine noise hits both). Th
 1.0 or more means we are at least as fast. The load average is printed at the start and the end,
 because the machine's cores are shared.
 
-Ours decides a request of more than 1,000 lines on worker processes, one per core (``--workers`` of the
-command; ``--workers 1`` here passes it on, to compare with one process). ``--memory`` then runs each
+Ours decides a request of more than 1,000 lines on one process per core, its own and forked worker processes
+(``--workers`` of the command; ``--workers 1`` here passes it on, to compare with one process). ``--memory`` runs each
 command once more on the largest file and prints its peak memory: the largest sum of the resident sets of
 the command and its worker processes (proportional set sizes: pages shared after the fork counted once),
 sampled every 20 ms with psutil (a worker's own peak alone would hide the others').

@@ -1,12 +1,13 @@
-"""The streamed decision in one process against the same on worker processes (issue 16, service/batchpool.py).
+"""The streamed decision in one process against the same on several processes (issue 16, service/batchpool.py).
 
 In one process, on the generated request files of ``bench/peers.py``, read as ``budget-rules recommend
 FILE.json`` reads them (:class:`service.io.jsonstream.JsonRequestStream`, a line at a time), each size decided
-by :func:`service.batch.recommend_stream` with ``workers=1`` (the baseline) and with ``--workers`` worker
-processes, taking turns (one, N, one, N, ...) so machine noise hits both. The document goes to a sink that
-only counts characters. Printed per size: the medians, lines per second, the ratio N/1 (above 1.0: the
-workers are faster), and the CPU seconds of the parent and of the workers (from ``os.times``), because on
-this machine two busy processes each run about 40% slower than one alone (docs/benchmarks.md).
+by :func:`service.batch.recommend_stream` with ``workers=1`` (the baseline) and with ``--workers`` processes
+(this one and the worker processes it forks), taking turns (one, N, one, N, ...) so machine noise hits both.
+The document goes to a sink that only counts characters. Printed per size: the medians, lines per second, the
+ratio N/1 (above 1.0: N processes are faster), and the CPU seconds of the parent and of the worker processes
+(from ``os.times``), because on some machines two busy processes each run about 40% slower than one alone
+(docs/benchmarks.md).
 
 Usage::
 
