@@ -65,6 +65,11 @@ TRICKY: list[Any] = [
     "保工资",
     "none",
     "无",
+    "\x1f",  # blank to Python's str.strip(), not to pydantic-core's (found by the random test below)
+    " \x1c\x1d \x1e\x1f ",
+    "\x1fA\x1f",
+    "\u3000",
+    "\x85",
     "x" * 65,
     "x" * 501,
     "中文",

@@ -213,8 +213,11 @@ if TYPE_CHECKING:  # what the forms give: a Decimal (the text or whole number is
 else:
     _MoneyText = Annotated[str, Field(pattern=r"^[0-9]{1,13}\.[0-9]{2}$"), AfterValidator(Decimal)]
     _WholeScore = Annotated[StrictInt, Field(ge=0, le=100), AfterValidator(Decimal)]
-_Code = Annotated[str, Field(min_length=1, max_length=64)]
-_Words = Annotated[str, Field(min_length=1, max_length=500)]
+# Text that Python's str.strip() leaves non-blank (the exact rule's blank test): pydantic-core strips only Unicode
+# white space, which leaves the separators U+001C..U+001F that Python strips ("\x1f" is blank to the exact rule).
+_NOT_BLANK = r"[^\s\x1c-\x1f]"
+_Code = Annotated[str, Field(min_length=1, max_length=64, pattern=_NOT_BLANK)]
+_Words = Annotated[str, Field(min_length=1, max_length=500, pattern=_NOT_BLANK)]
 _LEFT_FIRST = Field(union_mode="left_to_right")
 
 

@@ -93,20 +93,31 @@ def test_made_up_tokens_share_their_address_limit(limited: TestClient, tokens: d
 
 
 def _large_body(entries: int) -> bytes:
-    junk = [{"department_id": f"D{i}", "amount": "1234.56", "note": "填充"} for i in range(entries)]
+    junk = [{"department_id": f"D{i}", "amount": "1234.56"} for i in range(entries)]
     return json.dumps({"fiscal_year": 2021, "departments": [], "projects": [], "junk": junk}).encode()
+
+
+def _slow_body(limit: int) -> tuple[bytes, float]:
+    """A body under ``limit`` bytes whose parse takes over 0.1 s here (a faster machine gets a larger one), and
+    its parse time: long enough that a stalled loop would show beside 5 ms polls."""
+    from service.app.requests import parse_json_object
+
+    entries = 150_000
+    while True:
+        body = _large_body(entries)
+        started = time.monotonic()
+        parse_json_object(body)
+        parse_seconds = time.monotonic() - started
+        if parse_seconds > 0.1 or 2 * len(body) > limit:
+            return body, parse_seconds
+        entries *= 2
 
 
 def test_healthz_stays_responsive_while_a_large_body_is_parsed(
     app: FastAPI, client: TestClient, tokens: dict[str, str]
 ) -> None:
-    body = _large_body(150_000)
-    started = time.monotonic()
-    from service.app.requests import parse_json_object
-
-    parse_json_object(body)
-    parse_seconds = time.monotonic() - started
-    assert parse_seconds > 0.1, parse_seconds  # long enough that a stalled loop would show beside 5 ms polls
+    body, parse_seconds = _slow_body(app.state.budget_rules.settings.max_body_bytes)
+    assert parse_seconds > 0.1, (parse_seconds, len(body))
 
     async def scenario() -> tuple[int, list[float]]:
         transport = httpx.ASGITransport(app=app)
