@@ -48,6 +48,7 @@ from service.domain.decision import (
     allocation_explanations,
     department_totals,
     document_head,
+    line_status,
     share_envelope,
     summary_of,
 )
@@ -65,7 +66,6 @@ POOLED_FROM = 1001  # lines from which worker processes pay (:mod:`service.batch
 WRITE_EVERY = 256  # pieces of output text joined per write: fewer calls, and a small buffer (the memory peak)
 _LINES = '"@@LINES@@"'
 T = TypeVar("T")
-_NOTHING: frozenset[str] = frozenset()
 Progress = Callable[[int, int], None]
 
 
@@ -436,17 +436,8 @@ def _department_totals(
         s[2] += recommended
         s[3] += reclaimed
         s[4] += pool
-        if status is None:
-            status = "reduced" if recommended < requested else "funded"
-        counts[department][status] += 1
+        counts[department][line_status(status, recommended, requested)] += 1
     return {d: department_totals(sums[d], counts[d]) for d in sums}
-
-
-def _status(line: _Line, recommended: int) -> str:
-    """:func:`line_status` on fens."""
-    if line.status is not None:
-        return line.status
-    return "reduced" if recommended < line.requested else "funded"
 
 
 _STATUS_UTF8 = {status: status.encode() for status in STATUSES}
@@ -643,7 +634,7 @@ class Renderer:
                     fen_utf8(recommended),
                     fen_utf8(pool),
                     fen_utf8(line.reclaimed),
-                    _STATUS_UTF8[_status(line, recommended)],
+                    _STATUS_UTF8[line_status(line.status, recommended, line.requested)],
                     tail,
                 )
             )

@@ -160,7 +160,8 @@ def allocation_explanations(tier: int | None, amount: Decimal, env: Decimal, poo
 # ------------------------------------------------------------------------------- result document
 
 
-def line_status(terminal: str | None, recommended: Decimal, requested: Decimal) -> str:
+def line_status(terminal: str | None, recommended: Decimal | int, requested: Decimal | int) -> str:
+    """A line's status: as the policies ended it, else by what the allocation gave it (amounts, or whole fens)."""
     if terminal is not None:
         return terminal
     return "reduced" if recommended < requested else "funded"

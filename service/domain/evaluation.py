@@ -410,9 +410,9 @@ class Fold:
         for policy in self.ruleset.policies:
             for rule in policy.group_rules:
                 buckets: dict[tuple[Any, ...], list[int]] = {}
-                key_of, same = rule.key, rule.same
+                rule_key, same = rule.key, rule.same
                 for i, matched in indexed:
-                    if key_of in matched:
+                    if rule_key in matched:
                         key = tuple(map(facts[i].get, same))
                         if None not in key:
                             buckets.setdefault(key, []).append(i)
