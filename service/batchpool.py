@@ -147,6 +147,10 @@ class _Worker:
         lines_place = self.write(pickle.dumps((columns, compared), pickle.HIGHEST_PROTOCOL))
         return lines_place, self.write(pickle.dumps(groups, pickle.HIGHEST_PROTOCOL)), self.write(records)
 
+    def run(self, kind: str, args: tuple[Any, ...]) -> Any:
+        """A job of either pass: ``"decide"`` (:meth:`decide`) or ``"render"`` (:meth:`render`)."""
+        return self.decide(*args) if kind == "decide" else self.render(*args)
+
     def render(self, places: Places, first: int, *numbers: Any) -> Place:
         """Pass 2 of the chunk whose lines and records are at ``places`` (what :meth:`decide` wrote), with its
         cross-line results and allocation (a :class:`service.batch.Completion` but the groups, which are read
@@ -188,7 +192,7 @@ def _serve(
         try:
             if isinstance(worker, BaseException):
                 raise worker
-            reply: tuple[str, Any] = ("ok", worker.decide(*args) if kind == "decide" else worker.render(*args))
+            reply: tuple[str, Any] = ("ok", worker.run(kind, args))
         except Exception as error:
             reply = ("error", error)
         try:
@@ -343,7 +347,7 @@ class LinePool:
             mine = next((j for j in window if not j.done and j.worker is None and j.owner in (None, _LOCAL)), None)
             if mine is not None:
                 assert self._local is not None
-                mine.finish(self._local.decide(*mine.args) if kind == "decide" else self._local.render(*mine.args))
+                mine.finish(self._local.run(kind, mine.args))
                 continue
             oldest = window[0].worker
             assert oldest is not None  # the oldest job is with a worker process: wait for it

@@ -90,7 +90,7 @@ def _run(text: str, at: int) -> tuple[list[Any] | None, int]:
         run, end = _scan(wrapped, 0)
     except (ValueError, StopIteration, RecursionError):
         return None, cut
-    if end != len(wrapped):  # pragma: no cover - a closing bracket ends the text: nothing can follow it
+    if end != len(wrapped):  # the run went past the projects array ("], "key": [{…}, {…"): its bracket ended it
         return None, cut
     return run, found.end()
 

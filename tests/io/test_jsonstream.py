@@ -80,6 +80,7 @@ def test_a_generated_request_reads_as_the_whole_file(tmp_path: Path) -> None:
         "{" + HEADER + ', "projects": [' + lines(5) + "]}",
         "\ufeff{" + HEADER + ', "projects": [' + lines(3) + "]}\n\n",
         '{"projects": [' + lines(4) + "], " + HEADER + "}",  # the header after the lines
+        '{"projects": [' + lines(3) + '], "extra": [{"a": 1}, {"b": 2}], ' + HEADER + "}",  # objects after the array
         '{"fiscal_year": 2021, "projects": [' + lines(2) + '], "departments": []}',
         "{" + HEADER + ', "projects": []}',
         "{" + HEADER + ', "projects": [ ]  }',
@@ -128,6 +129,18 @@ def test_runs_of_lines_cut_anywhere_read_as_the_whole_file(
     path = tmp_path / "request.json"
     path.write_text("{" + HEADER + ', "projects": [' + ",\n ".join(TRICKY * 7) + "]}", encoding="utf-8")
     same_as_whole(path)
+
+
+def test_a_run_past_the_end_of_the_lines_is_not_taken_for_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs ending inside the objects of a key after the array: wrapped, its closing bracket ends them early."""
+    path = tmp_path / "request.json"
+    path.write_text('{"projects": [' + lines(3) + '], "extra": [{"a": 1}, {"b": 2}], ' + HEADER + "}")
+    monkeypatch.setattr(jsonstream, "AHEAD", 1)
+    for run in range(100, 150):  # from 117 to 136 characters a run reaches into "extra"
+        monkeypatch.setattr(jsonstream, "RUN", run)
+        same_as_whole(path, header_first=True)
 
 
 def test_runs_are_parsed_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
